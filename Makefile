@@ -1,0 +1,37 @@
+# The two commands that matter: `make demo` and `make test`. Each works on a fresh machine as the only command.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FONT_STAMP := $(VENV)/.fonts
+
+.PHONY: test demo sim lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Screens are drawn with real CJK fonts so OCR reads real pixels.
+$(FONT_STAMP): | $(STAMP)
+	@$(BIN)/python -m emulator.sim.fonts --ensure
+	@touch $(FONT_STAMP)
+
+test: $(STAMP) $(FONT_STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP) $(FONT_STAMP)
+	$(BIN)/naysayer demo
+
+sim: $(STAMP) $(FONT_STAMP)
+	$(BIN)/naysayer sim serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check crawler strategies emulator reports tests bench
+
+bench: $(STAMP) $(FONT_STAMP)
+	$(BIN)/python bench/wire.py
+
+clean:
+	rm -rf $(VENV) runs
