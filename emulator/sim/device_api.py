@@ -43,3 +43,36 @@ class DeviceBackend(Protocol):
 
     def connect_port(self, port: int) -> socket.socket | None:
         """tcp:<port>: a connected socket to a service on the device (9008 = the uiautomator2 agent), or None."""
+
+
+class UiDevice(Protocol):
+    """What the uiautomator2 agent (`emulator.sim.u2agent`) needs from the device it runs on.
+
+    Every method takes the device lock itself; the agent never touches system internals.
+    """
+
+    def screen(self) -> "Screen":
+        """The current screen (windows bottom to top), as the renderers draw it."""
+
+    def device_info(self) -> dict:
+        """u2 deviceInfo: currentPackageName, displayWidth, displayHeight, displayRotation, displaySizeDpX,
+        displaySizeDpY, productName, screenOn, sdkInt, naturalOrientation."""
+
+    def tap(self, x: float, y: float, long: bool = False) -> None: ...
+
+    def key(self, key: str | int) -> bool:
+        """A key by u2 name (home, back, menu, enter, recent, power, volume_up, ...) or Android keycode."""
+
+    def swipe(self, x1: float, y1: float, x2: float, y2: float, duration: float) -> None: ...
+
+    def set_text(self, x: float, y: float, text: str) -> bool:
+        """Type into the editable node at (x, y); False if there is none."""
+
+    def advance(self, seconds: float) -> None:
+        """Let device time pass (timers fire). Waiting is the only thing that moves the virtual clock."""
+
+    def now(self) -> float:
+        """Device time, seconds since the epoch (virtual)."""
+
+
+from emulator.sim.view import Screen  # noqa: E402  (for the annotation above)
