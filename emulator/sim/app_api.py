@@ -57,6 +57,10 @@ class AppHost(Protocol):
 
     def cancel(self, timer_id: int) -> None: ...
 
+    def prefs(self) -> dict:
+        """The app's private data (SharedPreferences): survives process death, wiped by `pm clear` and uninstall.
+        The app mutates the returned dict in place; values must be JSON-like."""
+
     def permission_granted(self, permission: str) -> bool: ...
 
     def should_show_rationale(self, permission: str) -> bool:
