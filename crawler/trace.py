@@ -16,9 +16,11 @@ action          type (tap|long_tap|back|home|swipe|text|launch|relaunch|force_st
                 reason (why the strategy chose it), user_like (bool: would a user do this? False for e.g. a
                 recovery back-press on the home screen or our own force-stop), cold (bool, launch only),
                 seconds (wait only), text (text only), direction (swipe only)
-event           type (proc_start|proc_died|crash|anr|activity_start|app_died), package, pid, uid, reason
+event           type (proc_start|proc_died|kill|crash|anr|activity_start|permission_request|app_died), package, pid, uid, reason
                 (proc_start type: activity|broadcast|service|...), component, caller_uid, caller_package, raw
-                (the logcat line, bounded), source (logcat|poll)
+                (the logcat line, bounded), source (logcat|poll). permission_request = the app started
+                GrantPermissionsActivity (logged even when the system denies silently because of USER_FIXED);
+                app_died = the crawler saw the app's pid vanish (source poll)
 permissions     package, permissions {android.permission.X: {granted: bool, flags: [USER_SET, ...]}}
 recovery        type (left_app|died|crashed|anr|stuck|relaunch|device_lost), detail
 run_end         reason (budget|steps|done|interrupted|device_lost|error), detail, steps, seconds

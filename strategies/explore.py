@@ -1,0 +1,39 @@
+"""Exploration of app screens: every untried widget of a screen before leaving it, then a screen reached from here
+that still has untried widgets, back when nothing is left here, stop when the first screen is exhausted."""
+
+from __future__ import annotations
+
+import random
+
+from strategies.base import Context, Decision, Widget
+
+SAMPLE_TEXT = "naysayer"
+
+
+def _tap(widget: Widget, reason: str) -> Decision:
+    if widget.editable:
+        return Decision("text", control=widget.control, text=SAMPLE_TEXT, widget=widget.identity, reason=reason)
+    return Decision("tap", control=widget.control, widget=widget.identity, reason=reason)
+
+
+def screen_first(ctx: Context) -> Decision:
+    history = ctx.history
+    for widget in ctx.widgets:
+        if widget.identity not in history.tried[ctx.state]:
+            history.tried[ctx.state].add(widget.identity)
+            return _tap(widget, "explore: untried widget")
+    for widget in ctx.widgets:
+        target = history.edges[ctx.state].get(widget.identity)
+        if target and target != ctx.state and history.untried(target):
+            return _tap(widget, "explore: back to a screen with untried widgets")
+    if ctx.state == history.root_state:
+        return Decision("stop", reason="every widget reachable from the first screen has been tried")
+    return Decision("back", reason="explore: nothing left on this screen")
+
+
+def at_random(ctx: Context, rng: random.Random) -> Decision:
+    if not ctx.widgets or rng.random() < 0.1:
+        return Decision("back", reason="random: back")
+    widget = rng.choice(ctx.widgets)
+    ctx.history.tried[ctx.state].add(widget.identity)
+    return _tap(widget, "random: widget")

@@ -1,0 +1,45 @@
+"""Tappable widgets of an app screen, with identities that survive layout changes (used by exploration and replay)."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from crawler.perceive.scene import Control
+from strategies.base import Widget
+
+LABEL_LIMIT = 60
+
+
+@functools.cache
+def avoided_labels() -> tuple[str, ...]:
+    data = yaml.safe_load((Path(__file__).with_name("avoid.yaml")).read_text(encoding="utf-8"))
+    return tuple(label.casefold() for label in data["labels"])
+
+
+def identity_of(resource_id: str, cls: str, label: str) -> str:
+    short_cls = cls.rsplit(".", 1)[-1]
+    return f"{resource_id}|{short_cls}|{label[:LABEL_LIMIT]}"
+
+
+def widgets_of(hierarchy, package: str) -> list[Widget]:
+    """The app's clickable targets in reading order, each with a stable identity (id, class, label, ordinal)."""
+    seen: Counter = Counter()
+    widgets = []
+    targets = sorted(hierarchy.clickable_targets(), key=lambda w: (w.bounds[1], w.bounds[0]))
+    for w in targets:
+        if package and w.package and w.package != package:
+            continue
+        label = (w.text or w.content_desc or "").strip()
+        if any(bad in label.casefold() for bad in avoided_labels()):
+            continue
+        base = identity_of(w.resource_id, w.cls, label)
+        seen[base] += 1
+        identity = f"{base}#{seen[base]}"
+        control = Control(bounds=tuple(w.bounds), text=label[:200], resource_id=w.resource_id, enabled=w.enabled)
+        widgets.append(Widget(identity=identity, control=control, cls=w.cls, long_clickable=w.long_clickable,
+                              editable="EditText" in w.cls))
+    return widgets
