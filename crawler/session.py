@@ -1,0 +1,404 @@
+"""The crawl loop: one app on one device. Observe, perceive, let the strategy choose, act, settle, record.
+
+Everything the loop sees and does goes into the trace (crawler.trace) as it happens, so a crawl killed at any moment
+leaves a run that opens. Recoveries are recorded too: the app left the foreground, died, crashed, hung, or the
+exploration is stuck. Two rules make the experiment sound:
+- after a refusal (deny, refuse consent) the loop only watches, for at least the quit window, before acting again;
+- a cold relaunch after the app quit is part of the experiment (does it ask again?), not a reset.
+After exploration, the app is left as a user leaves it (home) and its process is killed the way Android reclaims
+memory (`am kill`, which unlike force-stop leaves broadcasts working), and the loop idles, watching for self-starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from crawler.android.logcat import LogcatReader
+from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
+from crawler.perceive import perceive
+from crawler.perceive.scene import Scene
+from crawler.screen import BadHierarchy, parse_hierarchy
+from crawler.state import state_key
+from crawler.store import RunStore
+from strategies.base import Context, Decision, History, Strategy
+from strategies.widgets import widgets_of
+
+log = logging.getLogger(__name__)
+
+REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
+PERMISSION_CONTROLLERS_HINT = "permission"  # the dialog's package names all contain it, on every ROM we know
+SETTINGS_PACKAGE = "com.android.settings"
+TOOL = {"name": "naysayer", "version": "0.1.0"}
+
+
+@dataclass
+class CrawlSettings:
+    budget: float = 300.0  # device seconds of exploration
+    steps: int = 400  # decisions at most
+    quit_window: float = 10.0  # seconds watched after every refusal
+    watch_poll: float = 1.0
+    settle_poll: float = 0.3
+    settle_max: float = 3.0
+    max_relaunches: int = 4
+    idle: float = 900.0  # device seconds watched after exploration, app killed, for self-starts
+    idle_poll: float = 60.0
+    keep_data: bool = False
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Observation:
+    seq: int
+    t: float
+    package: str  # foreground package
+    activity: str
+    pid: int | None
+    scene: Scene
+    state: str
+    in_app: bool  # the app, or a dialog shown for it, is in front
+    widgets: list = field(default_factory=list)
+
+
+class CrawlEnded(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason, self.detail = reason, detail
+
+
+class Session:
+    def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
+                 settings: CrawlSettings | None = None, ocr=None, apk_sha256: str = "",
+                 on_progress: Callable[[dict], None] | None = None):
+        self.device, self.package, self.strategy, self.store = device, package, strategy, store
+        self.settings = settings or CrawlSettings()
+        self.ocr = ocr
+        self.apk_sha256 = apk_sha256
+        self.on_progress = on_progress or (lambda info: None)
+        self.history = History()
+        self.logcat: LogcatReader | None = None
+        self.t0 = 0.0
+        self.steps = 0
+        self.last: Observation | None = None
+        self.last_png: str | None = None
+        self.last_pid: int | None = None
+        self.last_permissions: dict | None = None
+        self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
+
+    # -- recording --------------------------------------------------------------------------------------------
+    def _record(self, kind: str, t: float, data: dict) -> int:
+        return self.store.append(kind, t, data).seq
+
+    def _drain_events(self) -> None:
+        if self.logcat is None:
+            return
+        for event in self.logcat.drain():
+            self._record("event", event.t, event.to_json())
+        if self.logcat.error:
+            raise DeviceLost(f"{self.device.serial}: {self.logcat.error}")
+
+    def _record_permissions(self, t: float) -> None:
+        state = self.device.package_state(self.package)
+        if state.permissions != self.last_permissions:
+            self.last_permissions = state.permissions
+            self._record("permissions", t, {"package": self.package, "permissions": state.permissions})
+
+    # -- observing --------------------------------------------------------------------------------------------
+    def _settled_snapshot(self) -> tuple[Snapshot, Any]:
+        """Poll until two hierarchies in a row have the same structure (bounded by settle_max device seconds)."""
+        previous_key, start, bad = None, None, 0
+        while True:
+            snap = self.device.snapshot(self.package, screenshot=False)
+            start = snap.t if start is None else start
+            try:
+                hierarchy = parse_hierarchy(snap.xml)
+            except BadHierarchy as exc:
+                bad += 1
+                self._record("recovery", snap.t, {"type": "bad_hierarchy", "detail": str(exc)[:300]})
+                if bad >= 3:
+                    raise CrawlEnded("error", f"the device keeps returning an unusable hierarchy: {exc}")
+                self.device.wait(1.0)
+                continue
+            key = state_key(snap.xml, "", snap.foreground.package if snap.foreground else "")
+            if key == previous_key or snap.t - start >= self.settings.settle_max:
+                return snap, hierarchy
+            previous_key = key
+            self.device.wait(self.settings.settle_poll)
+
+    def observe(self, record_unchanged: bool = True) -> Observation:
+        snap, hierarchy = self._settled_snapshot()
+        png = self.device.screenshot()
+        scene = perceive(hierarchy, png, self.ocr)
+        fg_package = snap.foreground.package if snap.foreground else ""
+        state = state_key(snap.xml, scene.kind, fg_package)
+        in_app = fg_package == self.package or (
+            scene.kind == "permission_dialog" and PERMISSION_CONTROLLERS_HINT in fg_package
+        ) or (scene.kind == "system_dialog" and self.last is not None and self.last.in_app)
+        widgets = widgets_of(hierarchy, self.package) if fg_package == self.package else []
+        self.history.known[state].update(w.identity for w in widgets)
+        if self.pending_edge:
+            before, widget = self.pending_edge
+            self.history.edges[before][widget] = state
+            self.pending_edge = None
+        changed = self.last is None or state != self.last.state or fg_package != self.last.package
+        self._note_request(scene, changed)
+        self._note_death(snap)
+        self._drain_events()
+        if not changed and not record_unchanged and self.last is not None:
+            self.last.t, self.last.pid = snap.t, snap.pid
+            return self.last
+        png_sha = self.store.put_blob(png) if png else None
+        xml_sha = self.store.put_blob(snap.xml.encode("utf-8"))
+        seq = self._record("observation", snap.t, {
+            "package": fg_package, "activity": snap.foreground.activity if snap.foreground else "",
+            "pid": snap.pid, "state": state, "scene": scene.to_json(), "xml": xml_sha, "png": png_sha,
+            "app_in_front": in_app,
+        })
+        self.last = Observation(seq, snap.t, fg_package, snap.foreground.activity if snap.foreground else "",
+                                snap.pid, scene, state, in_app, widgets)
+        if in_app and fg_package == self.package and not self.history.root_state:
+            self.history.root_state = state
+        return self.last
+
+    def _note_request(self, scene: Scene, changed: bool) -> None:
+        """Count a system permission dialog once per appearance (a new dialog, or another group)."""
+        if scene.kind != "permission_dialog":
+            return
+        previous = self.last.scene if self.last else None
+        if changed or previous is None or previous.kind != "permission_dialog" or previous.permission != scene.permission:
+            self.history.requests[scene.permission or "unknown"] += 1
+
+    def _note_death(self, snap: Snapshot) -> None:
+        if self.last_pid is not None and snap.pid is None:
+            self._record("event", snap.t, {"type": "app_died", "package": self.package, "pid": self.last_pid,
+                                           "source": "poll"})
+        self.last_pid = snap.pid
+
+    # -- acting -----------------------------------------------------------------------------------------------
+    def _action(self, t: float, data: dict) -> int:
+        self.steps += 1
+        seq = self._record("action", t, data)
+        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.settings.budget,
+                          "what": data.get("reason", data.get("type", ""))})
+        return seq
+
+    def launch(self, cold: bool, reason: str) -> None:
+        t = self.device.now()
+        self._action(t, {"type": "launch", "cold": cold, "reason": reason, "user_like": True, "by": "session"})
+        self.history.launches += 1
+        self.history.root_state = ""
+        self.device.start(self.package)
+
+    def act(self, decision: Decision, obs: Observation) -> None:
+        data: dict[str, Any] = {
+            "type": decision.type, "role": decision.role, "scene": obs.scene.kind, "reason": decision.reason[:300],
+            "user_like": decision.user_like, "by": "strategy", "state": obs.state,
+        }
+        if obs.scene.kind in ("permission_dialog", "rationale_dialog"):
+            data["permission"] = obs.scene.permission
+        if decision.widget:
+            data["widget"] = decision.widget
+        if decision.control is not None:
+            c = decision.control
+            data["target"] = {"bounds": list(c.bounds), "text": c.text[:200], "resource_id": c.resource_id[:200]}
+        if decision.type == "wait":
+            data["seconds"] = decision.seconds
+        if decision.type == "text":
+            data["text"] = decision.text
+        if decision.type == "swipe":
+            data["direction"] = decision.direction or "up"
+        self._action(obs.t, data)
+        self._perform(decision)
+        if decision.widget:
+            self.pending_edge = (obs.state, decision.widget)
+
+    def _perform(self, decision: Decision) -> None:
+        d = self.device
+        if decision.type in ("tap", "long_tap", "text"):
+            x, y = decision.control.center
+            if decision.type == "long_tap":
+                d.long_tap(x, y)
+            else:
+                d.tap(x, y)
+            if decision.type == "text":
+                d.text(decision.text)
+        elif decision.type == "back":
+            d.back()
+        elif decision.type == "home":
+            d.home()
+        elif decision.type == "wait":
+            d.wait(decision.seconds)
+        elif decision.type == "swipe":
+            w, h = 720, 1600
+            dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
+            d.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
+        elif decision.type == "relaunch":
+            self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
+
+    def watch(self, since: float) -> None:
+        """After a refusal: only look, for the quit window, unless the app is already gone."""
+        while True:
+            self.device.wait(self.settings.watch_poll)
+            obs = self.observe(record_unchanged=False)
+            if obs.pid is None or not obs.in_app or obs.t - since >= self.settings.quit_window:
+                return
+
+    # -- recovering -------------------------------------------------------------------------------------------
+    def recover(self, obs: Observation, last_action: dict | None) -> bool:
+        """Bring the app back when it is not in front. True if the loop acted."""
+        if obs.in_app:
+            return False
+        if obs.package == SETTINGS_PACKAGE and last_action and last_action.get("role") == "settings":
+            self._record("recovery", obs.t, {"type": "left_app", "detail": "returning from the settings page we opened"})
+            self._action(obs.t, {"type": "back", "reason": "return from settings", "user_like": True, "by": "session"})
+            self.device.back()
+            return True
+        died = obs.pid is None
+        self._record("recovery", obs.t, {
+            "type": "died" if died else "left_app",
+            "detail": f"{obs.package or 'nothing'} in front" + (", app process gone" if died else ""),
+        })
+        if self.history.launches > self.settings.max_relaunches:
+            raise CrawlEnded("done", f"the app left the foreground again after {self.history.launches} launches")
+        self.launch(cold=died, reason="relaunch after the app " + ("quit" if died else "left the foreground"))
+        return True
+
+    def stuck(self, obs: Observation, repeats: int) -> Decision | None:
+        if repeats < 8:
+            return None
+        self._record("recovery", obs.t, {"type": "stuck", "detail": f"same screen after {repeats} actions"})
+        return Decision("back", reason="stuck: same screen after many actions", user_like=True)
+
+    # -- the run ----------------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        d = self.device
+        info = d.info()
+        pkg = d.package_state(self.package)
+        self.t0 = d.now()
+        self._record("run_start", self.t0, {
+            "device": info.to_json(),
+            "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
+                    "apk_sha256": self.apk_sha256},
+            "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
+            "settings": self.settings.to_json(),
+        })
+        if d.pid(self.package) is not None:
+            d.force_stop(self.package)
+        if not self.settings.keep_data:
+            self._action(self.t0, {"type": "clear_data", "reason": "start from a fresh install state",
+                                   "user_like": False, "by": "session"})
+            d.clear_data(self.package)
+        self.logcat = d.logcat(clear=True)
+        self._record_permissions(self.t0)
+        self.launch(cold=True, reason="first launch")
+
+    def _explore(self) -> None:
+        repeats, last_action = 0, None
+        while True:
+            obs = self.observe()
+            if obs.t - self.t0 >= self.settings.budget:
+                raise CrawlEnded("budget", f"{self.settings.budget:.0f} s of device time used")
+            if self.steps >= self.settings.steps:
+                raise CrawlEnded("steps", f"{self.settings.steps} steps taken")
+            if self.recover(obs, last_action):
+                last_action, repeats = None, 0
+                continue
+            ctx = Context(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
+            decision = self.stuck(obs, repeats) or self.strategy.choose(ctx)
+            if decision.type == "stop":
+                raise CrawlEnded("done", decision.reason)
+            before = obs.state
+            self.act(decision, obs)
+            last_action = {"role": decision.role, "type": decision.type}
+            if obs.scene.kind == "permission_dialog":
+                self._record_permissions(obs.t)
+            if decision.role in REFUSAL_ROLES:
+                self.watch(obs.t)
+                app_gone = self.last is not None and (self.last.pid is None or not self.last.in_app)
+                if app_gone and obs.scene.kind == "consent_dialog":
+                    self.history.consent_refusal_exited = True
+            repeats = repeats + 1 if self.last is not None and self.last.state == before else 0
+
+    def _idle(self) -> None:
+        """Leave the app as a user would and watch for the process starting by itself."""
+        if self.settings.idle <= 0:
+            return
+        d = self.device
+        t = d.now()
+        self._action(t, {"type": "home", "reason": "leave the app, then watch for self-starts", "user_like": True,
+                         "by": "session"})
+        d.home()
+        self._action(t, {"type": "kill_background", "reason": "reclaim the background process as Android does",
+                         "user_like": False, "by": "session"})
+        d.shell(f"am kill {self.package}")
+        end = t + self.settings.idle
+        while True:
+            d.wait(self.settings.idle_poll)
+            now = d.now()
+            self._drain_events()
+            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.settings.budget,
+                              "what": "idle: watching for self-starts"})
+            if now >= end:
+                break
+        self._record_permissions(d.now())
+
+    def run(self) -> tuple[str, str]:
+        """Crawl until the budget, the steps or the exploration run out. Returns (end reason, detail)."""
+        reason, detail = "done", ""
+        try:
+            self._start()
+            try:
+                self._explore()
+            except CrawlEnded as ended:
+                reason, detail = ended.reason, ended.detail
+                if ended.reason == "error":
+                    raise
+            self._idle()
+        except CrawlEnded as ended:
+            reason, detail = ended.reason, ended.detail
+        except DeviceLost as exc:
+            reason, detail = "device_lost", str(exc)
+        except DeviceError as exc:
+            reason, detail = "error", str(exc)
+        except KeyboardInterrupt:
+            reason, detail = "interrupted", "stopped by the user"
+        finally:
+            if self.logcat is not None:
+                try:
+                    self._drain_events()
+                except DeviceError:
+                    pass
+                self.logcat.stop()
+            t = self.last.t if self.last else self.t0
+            try:
+                t = self.device.now()
+            except DeviceError:
+                pass
+            self._record("run_end", t, {"reason": reason, "detail": detail[:500], "steps": self.steps,
+                                        "seconds": round(t - self.t0, 3)})
+        return reason, detail
+
+
+def preflight(device: AndroidDevice, package: str, apk=None) -> str:
+    """Install the APK if one is given and check the package is there, before a run is created.
+    Returns the APK's sha256 ('' without an APK)."""
+    apk_sha = ""
+    if apk is not None:
+        device.install(apk)
+        apk_sha = sha256_file(apk)
+    if not device.is_installed(package):
+        raise DeviceError(f"{package}: not installed on {device.serial} (give --apk FILE to install it)")
+    return apk_sha
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
