@@ -1,0 +1,316 @@
+"""Screen facts from pixels alone, for screens the UI hierarchy cannot see (WebView, Flutter, games, vendor overlays).
+
+Every function takes a decoded BGR image of any resolution; thresholds are tuned on 1080-wide screens and scaled by
+the image width. Techniques and numbers: /work/shared/reference/ocr.md ("OpenCV ... per decoded 1080x2400 image").
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+Bounds = tuple[int, int, int, int]
+
+REFERENCE_WIDTH = 1080  # thresholds below are in pixels of a 1080-wide screen
+WORK_SCALE = 4  # most checks run at 1/4 resolution: same answers, 16x fewer pixels
+DIM_LEVEL = 170  # the brightest 1% of a dimmed strip stays below this (max of R,G,B)
+BRIGHT_CARD_LEVEL = 200  # light dialog cards are at least this bright (max of R,G,B)
+
+
+class BadImage(ValueError):
+    """The screenshot bytes or array cannot be used as an image."""
+
+
+def decode(image: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    """PNG/JPEG bytes or an array -> a contiguous uint8 BGR array (H, W, 3)."""
+    if isinstance(image, np.ndarray):
+        return _as_bgr(image)
+    if not isinstance(image, (bytes, bytearray, memoryview)):
+        raise BadImage(f"screenshot: expected PNG/JPEG bytes or a numpy array, got {type(image).__name__}")
+    data = np.frombuffer(image, dtype=np.uint8)
+    if data.size == 0:
+        raise BadImage("screenshot: empty image data (0 bytes)")
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None or decoded.size == 0:
+        raise BadImage(f"screenshot: {data.size} bytes are not a decodable PNG/JPEG image (corrupt or truncated?)")
+    return decoded
+
+
+def _as_bgr(array: np.ndarray) -> np.ndarray:
+    if array.size == 0 or array.ndim not in (2, 3):
+        raise BadImage(f"screenshot: array of shape {array.shape} is not an image")
+    if array.dtype != np.uint8:
+        raise BadImage(f"screenshot: array dtype {array.dtype} is not uint8")
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    channels = array.shape[2]
+    if channels == 3:
+        return np.ascontiguousarray(array)
+    if channels == 4:
+        return cv2.cvtColor(array, cv2.COLOR_BGRA2BGR)
+    if channels == 1:
+        return cv2.cvtColor(array[:, :, 0], cv2.COLOR_GRAY2BGR)
+    raise BadImage(f"screenshot: array with {channels} channels is not an image")
+
+
+def _small(img: np.ndarray, scale: int = WORK_SCALE) -> np.ndarray:
+    h, w = img.shape[:2]
+    return cv2.resize(img, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA)
+
+
+def _brightness(img: np.ndarray) -> np.ndarray:
+    """max(R,G,B): a white card and a saturated button both count as bright, a grey dim layer does not."""
+    return img.max(axis=2) if img.ndim == 3 else img
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+
+
+def is_blank(img: np.ndarray) -> bool:
+    """A black screen (FLAG_SECURE screenshot, screen off, app still starting): nearly uniform and dark."""
+    level = _brightness(_small(img))
+    lit = np.count_nonzero(level > 48) / level.size
+    return bool(lit < 0.002 and float(level.mean()) < 24.0)
+
+
+def _top_strip(level: np.ndarray) -> np.ndarray:
+    # Below the status bar (a separate window the dim layer may not cover), above where dialogs sit.
+    h = level.shape[0]
+    return level[int(h * 0.04): max(int(h * 0.04) + 1, int(h * 0.14))]
+
+
+def dimmed_overlay(img: np.ndarray) -> bool:
+    """A modal dialog dims the app behind it: even the brightest pixels of the top strip are grey.
+
+    The brightest 1% of the strip (text, icons, white background) sits below DIM_LEVEL once a 40-60% black layer
+    covers it. A black screen or a dark-mode app without any brighter content elsewhere is not a dimmed overlay.
+    """
+    level = _brightness(_small(img))
+    strip_top = float(np.percentile(_top_strip(level), 99))
+    if strip_top >= DIM_LEVEL:
+        return False
+    # Something in front must be brighter than the dimmed background, else this is just a dark screen.
+    screen_top = float(np.percentile(level, 99.5))
+    return screen_top >= strip_top + 40
+
+
+def _rect_iou(a: Bounds, b: Bounds) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def _card_candidates(mask: np.ndarray, min_fill: float) -> list[tuple[int, Bounds]]:
+    """Outer contours of a mask that look like a card: big, rectangular, not the whole screen."""
+    h, w = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found = []
+    for contour in contours:
+        x, y, cw, ch = cv2.boundingRect(contour)
+        if cw < w * 0.4 or ch < h * 0.06 or cw * ch > w * h * 0.8:
+            continue
+        if cv2.contourArea(contour) < min_fill * cw * ch:
+            continue
+        found.append((cw * ch, (x, y, x + cw, y + ch)))
+    return sorted(found, reverse=True)
+
+
+def _to_full(bounds: Bounds, img: np.ndarray, small: np.ndarray) -> Bounds:
+    sy = img.shape[0] / small.shape[0]
+    sx = img.shape[1] / small.shape[1]
+    x1, y1, x2, y2 = bounds
+    return (round(x1 * sx), round(y1 * sy),
+            min(img.shape[1], round(x2 * sx)), min(img.shape[0], round(y2 * sy)))
+
+
+def _bright_card(small: np.ndarray) -> Bounds | None:
+    mask = (_brightness(small) >= BRIGHT_CARD_LEVEL).astype(np.uint8) * 255
+    # Close gaps left by text and icons inside the card so it stays one component.
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    found = _card_candidates(mask, min_fill=0.85)
+    return found[0][1] if found else None
+
+
+def _edge_card(small: np.ndarray) -> Bounds | None:
+    """Dark-mode fallback: a card is a rectangle whose edge against the background is sharp and whose rim is flat."""
+    gray = _gray(small)
+    edges = cv2.Canny(gray, 20, 60)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    h, w = gray.shape
+    best: tuple[int, Bounds] | None = None
+    for contour in contours:
+        x, y, cw, ch = cv2.boundingRect(contour)
+        if cw < w * 0.4 or ch < h * 0.06 or cw * ch > w * h * 0.8:
+            continue
+        if cv2.contourArea(contour) < 0.8 * cw * ch:
+            continue
+        if not _flat_rim(gray, (x, y, x + cw, y + ch)):
+            continue
+        if best is None or cw * ch > best[0]:
+            best = (cw * ch, (x, y, x + cw, y + ch))
+    return best[1] if best else None
+
+
+def _flat_rim(gray: np.ndarray, bounds: Bounds) -> bool:
+    """The band just inside a card's edge is one colour (its background), unlike a photo or a list row."""
+    x1, y1, x2, y2 = bounds
+    inset = 3
+    band = max(2, min(x2 - x1, y2 - y1) // 20)
+    xa, ya, xb, yb = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+    if xb - xa <= 2 * band or yb - ya <= 2 * band:
+        return False
+    rim = np.concatenate([
+        gray[ya:ya + band, xa:xb].ravel(), gray[yb - band:yb, xa:xb].ravel(),
+        gray[ya:yb, xa:xa + band].ravel(), gray[ya:yb, xb - band:xb].ravel(),
+    ])
+    return float(rim.std()) < 10.0
+
+
+def _changed_region(small: np.ndarray, previous_small: np.ndarray) -> Bounds | None:
+    """Ratio difference: a dim layer multiplies every background pixel by one factor; the dialog does not."""
+    cur = _gray(small).astype(np.float32)
+    prev = _gray(previous_small).astype(np.float32)
+    lit = prev > 60
+    if np.count_nonzero(lit) < prev.size * 0.05:
+        factor = 1.0
+    else:
+        factor = float(np.median((cur[lit] + 1.0) / (prev[lit] + 1.0)))
+    changed = (np.abs(cur - factor * prev) > 24).astype(np.uint8) * 255
+    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    found = _card_candidates(changed, min_fill=0.6)
+    return found[0][1] if found else None
+
+
+def dialog_bounds(img: np.ndarray, previous: np.ndarray | None = None) -> Bounds | None:
+    """Bounds (x1, y1, x2, y2) of the dialog card in full-image pixels, or None.
+
+    With the frame before the dialog appeared, the ratio difference finds it even when the card is dark or
+    patterned. Without one, the largest bright rectangle (light cards), then a rectangle with sharp edges and a flat
+    rim (dark-mode cards).
+    """
+    small = _small(img)
+    if previous is not None and previous.shape[:2] == img.shape[:2]:
+        changed = _changed_region(small, _small(previous))
+        if changed is not None:
+            return _to_full(changed, img, small)
+    for finder in (_bright_card, _edge_card):
+        found = finder(small)
+        if found is not None:
+            return _to_full(found, img, small)
+    return None
+
+
+@functools.cache
+def _cross_template(size: int = 24) -> np.ndarray:
+    template = np.zeros((size, size), np.float32)
+    cv2.line(template, (2, 2), (size - 3, size - 3), 1.0, 3)
+    cv2.line(template, (size - 3, 2), (2, size - 3), 1.0, 3)
+    return cv2.GaussianBlur(template, (5, 5), 0)
+
+
+def _cross_score(component: np.ndarray) -> float:
+    """Correlation of a stroke component with a drawn X, both blurred so stroke width matters little."""
+    size = _cross_template().shape[0]
+    patch = cv2.resize(component.astype(np.float32), (size - 4, size - 4), interpolation=cv2.INTER_AREA)
+    patch = cv2.copyMakeBorder(patch, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0)
+    patch = cv2.GaussianBlur(patch, (5, 5), 0)
+    a = patch - patch.mean()
+    b = _cross_template() - _cross_template().mean()
+    denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denom) if denom else 0.0
+
+
+CROSS_MIN_SCORE = 0.68
+
+
+def close_crosses(img: np.ndarray, region: Bounds | None = None) -> list[Bounds]:
+    """X-shaped close buttons, drawn light-on-dark or dark-on-light, as bounds in full-image pixels.
+
+    Stroke mask (top-hat and black-hat keep thin strokes, drop flat areas), then each connected component of
+    button size must be square-ish, correlate with a drawn X and stand alone (a letter x inside a word has
+    neighbours on its line).
+    """
+    scale = img.shape[1] / REFERENCE_WIDTH  # button sizes follow the screen width, so measure before cropping
+    ox, oy = 0, 0
+    if region is not None:
+        x1, y1, x2, y2 = _clip(region, img)
+        img, ox, oy = img[y1:y2, x1:x2], x1, y1
+    if img.size == 0:
+        return []
+    gray = _gray(img)
+    k = max(5, round(21 * scale) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    lo, hi = max(8, int(14 * scale)), max(16, int(120 * scale))
+    found: list[Bounds] = []
+    # Light strokes on dark (top-hat) and dark strokes on light (black-hat) separately: mixed in one mask, the gaps
+    # between a light X and its ring read as dark strokes and glue everything into one blob.
+    for operation in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
+        mask = (cv2.morphologyEx(gray, operation, kernel) > 50).astype(np.uint8)
+        for x, y, w, h in _cross_components(mask, lo, hi):
+            box = (int(x + ox), int(y + oy), int(x + w + ox), int(y + h + oy))
+            if all(_rect_iou(box, other) < 0.3 for other in found):
+                found.append(box)
+    return sorted(found, key=lambda b: (b[1], b[0]))
+
+
+def _cross_components(mask: np.ndarray, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = stats[1:, :4]
+    crosses = []
+    for index in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[index])
+        if not (lo <= w <= hi and lo <= h <= hi) or not 0.7 <= w / h <= 1.4:
+            continue
+        if area > 0.6 * w * h:  # a filled blob, not strokes
+            continue
+        if _cross_score(labels[y:y + h, x:x + w] == index) < CROSS_MIN_SCORE:
+            continue
+        if _has_line_neighbours((x, y, w, h), boxes, index - 1):
+            continue
+        crosses.append((x, y, w, h))
+    return crosses
+
+
+def _has_line_neighbours(box: tuple[int, int, int, int], boxes: np.ndarray, own: int) -> bool:
+    """True when similar-height components sit beside this one on the same line, as letters in a word do."""
+    x, y, w, h = box
+    gap = 1.2 * w
+    bx, by, bw, bh = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    same_line = (np.abs((by + bh / 2) - (y + h / 2)) < h * 0.5) & (bh > h * 0.4) & (bh < h * 2.5)
+    near = (bx < x + w + gap) & (bx + bw > x - gap)
+    # A ring or button outline around the X is its frame, not a neighbouring letter.
+    encloses = (bx <= x) & (by <= y) & (bx + bw >= x + w) & (by + bh >= y + h)
+    hits = np.flatnonzero(same_line & near & ~encloses)
+    return bool(np.any(hits != own))
+
+
+def _clip(bounds: Bounds, img: np.ndarray) -> Bounds:
+    h, w = img.shape[:2]
+    x1, y1, x2, y2 = bounds
+    return max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+
+
+def dhash(img: np.ndarray, size: int = 8) -> int:
+    """Difference hash: size*size bits, one per horizontal neighbour pair of a (size+1) x size thumbnail."""
+    thumb = cv2.resize(_gray(img), (size + 1, size), interpolation=cv2.INTER_AREA)
+    bits = (thumb[:, 1:] > thumb[:, :-1]).ravel()
+    return int.from_bytes(np.packbits(bits).tobytes(), "big") >> ((8 - bits.size % 8) % 8)
+
+
+def dhash_region(img: np.ndarray, bounds: Bounds, size: int = 32) -> int:
+    """dHash of a crop (a dialog): the full-screen hash cannot tell two dialogs apart that differ only in text."""
+    x1, y1, x2, y2 = _clip(bounds, img)
+    if x2 <= x1 or y2 <= y1:
+        raise BadImage(f"region {bounds} is outside the {img.shape[1]}x{img.shape[0]} image")
+    return dhash(img[y1:y2, x1:x2], size)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
