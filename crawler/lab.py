@@ -1,0 +1,93 @@
+"""Many apps on many devices: a queue of crawl jobs served by a pool of device workers (one thread per device).
+
+A worker takes the next app, crawls it and records the outcome; a device that is lost leaves the pool and its job
+goes back to the queue for another device. Results come back in job order, whatever finished first.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from crawler.crawl import crawl_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    index: int
+    package: str
+    attempts: int = 0
+
+
+@dataclass
+class JobResult:
+    package: str
+    serial: str = ""
+    run: Path | None = None
+    end: str = ""
+    detail: str = ""
+    error: str = ""
+    findings: list = field(default_factory=list)
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def run_lab(packages: list[str], serials: list[str], out: Path, *, adb_port: int | None = None,
+            crawl_options: dict | None = None, on_done: Callable[[JobResult], None] | None = None,
+            max_attempts: int = 2) -> list[JobResult]:
+    if not serials:
+        raise LabError("no devices to run on")
+    jobs: queue.Queue[Job] = queue.Queue()
+    for i, package in enumerate(packages):
+        jobs.put(Job(i, package))
+    results: dict[int, JobResult] = {}
+    lock = threading.Lock()
+    options = dict(crawl_options or {})
+
+    def worker(serial: str) -> None:
+        from crawler.device import DeviceLost
+
+        while True:
+            try:
+                job = jobs.get_nowait()
+            except queue.Empty:
+                return
+            job.attempts += 1
+            result = JobResult(job.package, serial)
+            try:
+                run, end, detail = crawl_app(serial=serial, package=job.package, out=out, adb_port=adb_port,
+                                             progress=False, **options)
+                result.run, result.end, result.detail = run, end, detail
+                if end == "device_lost" and job.attempts < max_attempts:
+                    jobs.put(job)
+                    log.warning("%s lost while crawling %s: job requeued", serial, job.package)
+                    return
+            except DeviceLost as exc:
+                if job.attempts < max_attempts:
+                    jobs.put(job)
+                    return
+                result.error = str(exc)
+            except Exception as exc:  # one app's failure must not stop the night's work
+                log.exception("crawl of %s on %s failed", job.package, serial)
+                result.error = f"{type(exc).__name__}: {exc}"
+            with lock:
+                results[job.index] = result
+            if on_done:
+                on_done(result)
+
+    threads = [threading.Thread(target=worker, args=(s,), name=f"lab-{s}", daemon=True) for s in serials]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for job_index in range(len(packages)):
+        results.setdefault(job_index, JobResult(packages[job_index], error="not run: every device was lost"))
+    return [results[i] for i in range(len(packages))]
