@@ -15,7 +15,7 @@ import adbutils
 import pytest
 import uiautomator2
 
-from emulator.sim.adb.packets import A_CNXN, HEADER
+from emulator.sim.adb.packets import A_CNXN, A_OKAY, A_OPEN, A_WRTE, HEADER, Message, read_message
 
 pytestmark = pytest.mark.integration
 
@@ -232,6 +232,21 @@ def test_garbage_client_is_dropped_while_good_client_is_served(sim, garbage):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as quitter:
         quitter.sendall(HEADER.pack(A_CNXN, 0x01000001, 4096, 100, 0, A_CNXN ^ 0xFFFFFFFF) + b"host::")
     assert registered.device.shell("echo still here") == "still here"
+
+
+def test_client_vanishing_mid_stream_stops_the_command(sim):
+    backend, registered = sim
+    with socket.create_connection(("127.0.0.1", registered.server.port), timeout=5) as raw:
+        raw.sendall(Message(A_CNXN, 0x01000001, 4096, b"host::\0").encode())
+        assert read_message(raw).command == A_CNXN
+        raw.sendall(Message(A_OPEN, 1, 0, b"shell:stream\0").encode())
+        okay, first = read_message(raw), read_message(raw)
+        assert (okay.command, okay.arg1, first.command, first.data) == (A_OKAY, 1, A_WRTE, b"line\n")
+        raw.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # flow control: no second WRTE before we acknowledge the first
+            read_message(raw)
+    assert backend.streaming_stopped.wait(5.0)
+    assert registered.device.shell("echo alive") == "alive"
 
 
 def test_paths_cannot_escape_the_storage_root(sim, tmp_path):
