@@ -5,11 +5,21 @@
         sim.device.shell("echo hi")
         u2.connect(sim.serial)               # works too: adbutils.adb points at the private server (see below)
 
-While the session server runs, ANDROID_ADB_SERVER_PORT names its port and `adbutils.adb` (the module-level client
-that uiautomator2 uses for `u2.connect("<serial>")`) is that server's client. Nothing talks to the user's 5037.
+ANDROID_ADB_SERVER_PORT is set to the session server's port before adbutils is first imported, so `adbutils.adb`
+(the module-level client uiautomator2 uses for `u2.connect("<serial>")`), `AdbClient()` and any `adb` child process
+all reach the private server, and no test can reach the user's server on 5037 or their real phones.
 """
 
 from __future__ import annotations
+
+import os
+import socket
+
+# Before anything imports adbutils: it reads the port once, at import time.
+with socket.socket() as _probe:
+    _probe.bind(("127.0.0.1", 0))
+    SESSION_ADB_PORT = _probe.getsockname()[1]
+os.environ["ANDROID_ADB_SERVER_PORT"] = str(SESSION_ADB_PORT)
 
 from collections.abc import Callable, Iterator
 
@@ -23,9 +33,8 @@ from emulator.sim.device_api import DeviceBackend
 @pytest.fixture(scope="session")
 def adb_server() -> Iterator[IsolatedAdbServer]:
     """A real adb server (the adbutils binary) on its own port, HOME and TMPDIR: `.port`, `.client`, `.serve()`."""
-    with IsolatedAdbServer() as server, pytest.MonkeyPatch.context() as patch:
-        # adbutils reads the port once, at import: re-point its default client rather than rely on import order.
-        patch.setenv("ANDROID_ADB_SERVER_PORT", str(server.port))
+    with IsolatedAdbServer(port=SESSION_ADB_PORT) as server, pytest.MonkeyPatch.context() as patch:
+        # In case adbutils was imported before this conftest (a plugin): re-point its default client.
         patch.setattr(adbutils, "adb", server.client)
         yield server
 

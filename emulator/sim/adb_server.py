@@ -108,6 +108,7 @@ class IsolatedAdbServer:
     """A private real adb server. Use as a context manager, or call start() and stop()."""
 
     def __init__(self, port: int | None = None, adb: str | None = None, workdir: Path | None = None) -> None:
+        self._own_port = port is None
         self.port = port or free_port()
         self.adb = adb or adb_binary()
         self._own_workdir = workdir is None
@@ -136,7 +137,10 @@ class IsolatedAdbServer:
 
     def start(self, timeout: float = START_TIMEOUT) -> Self:
         if server_is_listening(self.port):
-            raise AdbServerError(f"port {self.port}: something already listens there")
+            if not self._own_port:
+                raise AdbServerError(f"port {self.port}: something already listens there")
+            self.port = free_port()  # lost the race for a port we picked ourselves
+            self.client = adbutils.AdbClient(host="127.0.0.1", port=self.port)
         log_file = open(self.workdir / "server.out", "ab")  # noqa: SIM115  (owned by the child)
         try:
             self._process = subprocess.Popen(

@@ -49,8 +49,11 @@ def serve_shell(stream: Stream, backend: DeviceBackend, request: ShellRequest) -
         log.warning("adb %s: shell %r raised %s: %s", backend.serial, request.command[:80], type(exc).__name__, exc)
         log.debug("adb %s: details", backend.serial, exc_info=True)
         code = 255
+    if not isinstance(code, int):
+        log.warning("adb %s: shell %r returned %r, not an exit code", backend.serial, request.command[:80], code)
+        code = 255
     if not stream.closed:
-        io.send_exit(int(code))
+        io.send_exit(code)
     stream.close()
 
 
