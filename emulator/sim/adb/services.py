@@ -68,7 +68,13 @@ def parse_tcp_port(service: str) -> int | None:
 
 def serve_tcp(stream: Stream, backend: DeviceBackend, service: str) -> None:
     port = parse_tcp_port(service)
-    sock = backend.connect_port(port) if port is not None else None
+    sock = None
+    if port is not None:
+        try:
+            sock = backend.connect_port(port)
+        except Exception as exc:  # the device's service is broken: the client sees a refused port
+            log.warning("adb %s: connect_port(%d) raised %s: %s", backend.serial, port, type(exc).__name__, exc)
+            log.debug("adb %s: details", backend.serial, exc_info=True)
     if sock is None:
         stream.refuse()
         return

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # Below this a peer's maxdata is nonsense; adb itself never goes under 4 KiB.
 MIN_PAYLOAD = 4096
 MAX_SERVICE_NAME = 4096
+# A peer that connects and never says CNXN holds a thread: drop it. (After CNXN there is no limit: an
+# unauthorized device must stay connected for adb to list it, and a quiet device is normal.)
+HANDSHAKE_TIMEOUT = 10.0
 
 
 class Connection:
@@ -81,6 +84,7 @@ class Connection:
     def serve(self) -> None:
         """Reader loop (its own thread) until the peer leaves, misbehaves, or the server stops."""
         try:
+            self._sock.settimeout(HANDSHAKE_TIMEOUT)
             while True:
                 self._handle(read_message(self._sock))
         except EOFError:
@@ -117,6 +121,7 @@ class Connection:
             log.debug("adb %s: %s ignored", self.peer, msg.name)
 
     def _on_connect(self, msg: Message) -> None:
+        self._sock.settimeout(None)
         self.max_payload = max(MIN_PAYLOAD, min(msg.arg1, MAX_PAYLOAD))
         if self.backend.requires_auth():
             self._send_auth_token()
