@@ -16,6 +16,7 @@ import pytest
 import uiautomator2
 
 from emulator.sim.adb.packets import A_CNXN, A_OKAY, A_OPEN, A_WRTE, HEADER, Message, read_message
+from emulator.sim.adb_server import adb_binary, ensure_adb_server, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -291,3 +292,15 @@ def test_two_devices_stay_independent(serve_device, tmp_path):
     first.stop()
     assert first.serial not in {info.serial for info in second.client.list()}
     assert second.device.sync.read_bytes("/sdcard/which.txt") == b"2"
+
+
+def test_ensure_adb_server_starts_one_when_none_runs_and_reuses_it(monkeypatch, tmp_path):
+    port = free_port()
+    for name, value in {"HOME": tmp_path, "TMPDIR": tmp_path, "ADB_EMU": "0", "ADB_USB": "0", "ADB_MDNS": "0"}.items():
+        monkeypatch.setenv(name, str(value))
+    try:
+        client = ensure_adb_server(port)
+        assert client.port == port and client.server_version() > 0
+        assert ensure_adb_server(port).port == port  # already running: reused
+    finally:
+        subprocess.run([adb_binary(), "-P", str(port), "kill-server"], capture_output=True, timeout=10, check=False)
