@@ -55,8 +55,12 @@ def _as_bgr(array: np.ndarray) -> np.ndarray:
     raise BadImage(f"screenshot: array with {channels} channels is not an image")
 
 
-def _small(img: np.ndarray, scale: int = WORK_SCALE) -> np.ndarray:
+def _small(img: np.ndarray) -> np.ndarray:
+    """The image at about 270 px wide (1/4 of a 1080 screen); small screenshots are used as they are."""
     h, w = img.shape[:2]
+    scale = max(1, round(w * WORK_SCALE / REFERENCE_WIDTH))
+    if scale == 1:
+        return img
     return cv2.resize(img, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA)
 
 
@@ -82,19 +86,37 @@ def _top_strip(level: np.ndarray) -> np.ndarray:
     return level[int(h * 0.04): max(int(h * 0.04) + 1, int(h * 0.14))]
 
 
+def _looks_dimmed(pixels: np.ndarray) -> tuple[bool, float]:
+    top = float(np.percentile(pixels, 99))
+    # Pure black is not dim: a video letterbox or a dark page shows nothing that a dim layer could have darkened.
+    return 20.0 <= top < DIM_LEVEL, top
+
+
 def dimmed_overlay(img: np.ndarray) -> bool:
     """A modal dialog dims the app behind it: even the brightest pixels of the top strip are grey.
 
     The brightest 1% of the strip (text, icons, white background) sits below DIM_LEVEL once a 40-60% black layer
-    covers it. A black screen or a dark-mode app without any brighter content elsewhere is not a dimmed overlay.
+    covers it. Something in front must be brighter than the dimmed background, else this is just a dark screen.
+    (Checking the side margins as well catches tall dialogs but flags dark ad photos: worse on the real screenshots.)
     """
-    level = _brightness(_small(img))
-    strip_top = float(np.percentile(_top_strip(level), 99))
-    if strip_top >= DIM_LEVEL:
-        return False
-    # Something in front must be brighter than the dimmed background, else this is just a dark screen.
+    small = _small(img)
+    level = _brightness(small)
     screen_top = float(np.percentile(level, 99.5))
-    return screen_top >= strip_top + 40
+    dimmed, strip_top = _looks_dimmed(_top_strip(level))
+    if dimmed:
+        return screen_top >= strip_top + 40
+    # A tall dialog reaches into the strip: then judge everything around the card instead.
+    card = _bright_card(small) or _edge_card(small)
+    if card is None:
+        return False
+    x1, y1, x2, y2 = card
+    around = level.copy()
+    around[y1:y2, x1:x2] = 0
+    h = level.shape[0]
+    outside = np.concatenate([around[int(h * 0.04): y1].ravel(), around[y1:y2].ravel(), around[y2:].ravel()])
+    outside = outside[outside > 0] if np.count_nonzero(outside) else outside
+    dimmed, outside_top = _looks_dimmed(outside)
+    return dimmed and screen_top >= outside_top + 40
 
 
 def _rect_iou(a: Bounds, b: Bounds) -> float:
@@ -112,7 +134,9 @@ def _card_candidates(mask: np.ndarray, min_fill: float) -> list[tuple[int, Bound
     found = []
     for contour in contours:
         x, y, cw, ch = cv2.boundingRect(contour)
-        if cw < w * 0.4 or ch < h * 0.06 or cw * ch > w * h * 0.8:
+        if cw < w * 0.4 or ch < h * 0.1 or cw * ch > w * h * 0.8:
+            continue
+        if y < h * 0.05:  # starts under the status bar: the app's own page, not a card in front of it
             continue
         if cv2.contourArea(contour) < min_fill * cw * ch:
             continue
@@ -146,7 +170,7 @@ def _edge_card(small: np.ndarray) -> Bounds | None:
     best: tuple[int, Bounds] | None = None
     for contour in contours:
         x, y, cw, ch = cv2.boundingRect(contour)
-        if cw < w * 0.4 or ch < h * 0.06 or cw * ch > w * h * 0.8:
+        if cw < w * 0.4 or ch < h * 0.1 or cw * ch > w * h * 0.8 or y < h * 0.05:
             continue
         if cv2.contourArea(contour) < 0.8 * cw * ch:
             continue

@@ -1,0 +1,240 @@
+"""Read text lines from a screenshot, offline, with the PP-OCR models that ship inside the rapidocr wheel.
+
+Why these settings (measured in /work/shared/reference/ocr.md): rapidocr is pinned (bundled models and API change
+between releases); the text-direction classifier is off (phone text is upright; it costs time and never helped);
+use_det/use_cls/use_rec are passed on every call because rapidocr keeps them across calls; max_side_len 1600 is both
+faster and more accurate than the default 2000 on 1080x2400 screens; a dialog crop reads in ~200 ms instead of ~500.
+Model files are selected by explicit path, so nothing is ever looked up or downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crawler.perceive import vision
+
+Bounds = tuple[int, int, int, int]
+
+# The files inside rapidocr-3.10.0's wheel (rapidocr/models/); the rec model carries its own character list.
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # never run (use_cls off) but named so nothing is resolved online
+
+MAX_SIDE_LEN = 1600
+MAX_LINES = 200  # an app can fill its screen with text; perception never needs more than this
+MAX_TEXT = 300  # characters kept per line: app text is hostile data
+CACHE_SIZE = 128
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "′": "'", "`": "'",
+                         "“": '"', "”": '"', "„": '"', "″": '"'})
+_CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+
+
+class OcrUnavailable(RuntimeError):
+    """rapidocr, onnxruntime or the bundled model files cannot be loaded."""
+
+
+def normalize(text: str) -> str:
+    """The comparable form of an OCR line: NFKC, one quote style, no spaces next to CJK ("跳过 3" -> "跳过3")."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = _SPACE_NEXT_TO_CJK.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str  # as recognised (bounded), not normalised
+    bounds: Bounds  # x1, y1, x2, y2 in pixels of the full screenshot
+    score: float
+
+    @property
+    def normalized(self) -> str:
+        return normalize(self.text)
+
+    @property
+    def center(self) -> tuple[int, int]:
+        x1, y1, x2, y2 = self.bounds
+        return (x1 + x2) // 2, (y1 + y2) // 2
+
+
+def models_dir() -> Path:
+    try:
+        import rapidocr
+    except Exception as error:  # noqa: BLE001 - ImportError, or onnxruntime/omegaconf failing underneath
+        raise OcrUnavailable(f"OCR unavailable: cannot import rapidocr ({type(error).__name__}: {error})") from None
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def model_paths() -> dict[str, Path]:
+    """The exact bundled model files the engine loads, checked to exist."""
+    root = models_dir()
+    paths = {"det": root / DET_MODEL, "rec": root / REC_MODEL, "cls": root / CLS_MODEL}
+    missing = [p.name for p in paths.values() if not p.is_file()]
+    if missing:
+        raise OcrUnavailable(f"OCR unavailable: bundled model files missing in {root}: {', '.join(missing)} "
+                             f"(reinstall rapidocr==3.10.0)")
+    return paths
+
+
+class OcrEngine:
+    """One rapidocr instance, loaded on first use; calls are serialised (rapidocr keeps per-call flags as state)."""
+
+    def __init__(self, max_side_len: int = MAX_SIDE_LEN, text_score: float = 0.5, cache_size: int = CACHE_SIZE,
+                 max_lines: int = MAX_LINES):
+        self.max_side_len = max_side_len
+        self.text_score = text_score
+        self.max_lines = max_lines
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple[Any, ...], tuple[OcrLine, ...]] = OrderedDict()
+        self._engine: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def load(self) -> None:
+        """Load the models now (otherwise the first read does, ~1 s)."""
+        if self._engine is not None:
+            return
+        with self._load_lock:
+            if self._engine is not None:
+                return
+            paths = model_paths()
+            try:
+                from rapidocr import RapidOCR
+
+                self._engine = RapidOCR(params={
+                    "Global.log_level": "error",
+                    "Global.use_cls": False,
+                    "Global.max_side_len": self.max_side_len,
+                    "Global.text_score": self.text_score,
+                    "Det.model_path": str(paths["det"]),
+                    "Rec.model_path": str(paths["rec"]),
+                    "Cls.model_path": str(paths["cls"]),
+                })
+                # rapidocr builds its onnx sessions lazily; build them here so failures surface as OcrUnavailable.
+                self._engine._load_det_model()
+                self._engine._load_rec_model()
+            except Exception as error:  # noqa: BLE001 - any load failure (bad file, onnxruntime) means no OCR
+                self._engine = None
+                message = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise OcrUnavailable(f"OCR unavailable: rapidocr could not load {paths['det'].parent}: "
+                                     f"{message}") from None
+
+    def read(self, image: bytes | np.ndarray, region: Bounds | None = None) -> list[OcrLine]:
+        """Text lines in the image (or only in region, which is faster), top-to-bottom then left-to-right."""
+        key = (_digest(image), region)
+        with self._run_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return list(cached)
+        img = vision.decode(image)
+        ox, oy, crop = 0, 0, img
+        if region is not None:
+            x1, y1, x2, y2 = _clip(region, img)
+            if x2 - x1 < 4 or y2 - y1 < 4:
+                raise vision.BadImage(f"OCR region {region} is outside the {img.shape[1]}x{img.shape[0]} image")
+            ox, oy, crop = x1, y1, img[y1:y2, x1:x2]
+        self.load()
+        with self._run_lock:
+            if vision.is_blank(crop):  # a secure or black screen: nothing to read, skip ~300 ms of detection
+                lines: tuple[OcrLine, ...] = ()
+            else:
+                result = self._engine(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True)
+                lines = tuple(_sorted_lines(self._lines(result, ox, oy, img.shape))[: self.max_lines])
+            self.misses += 1
+            self._cache[key] = lines
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return list(lines)
+
+    def recognize(self, image: bytes | np.ndarray, bounds: Bounds) -> OcrLine | None:
+        """Read one known text box without detection (~7 ms): re-reading a countdown or a button label."""
+        img = vision.decode(image)
+        x1, y1, x2, y2 = _clip(bounds, img)
+        if x2 - x1 < 4 or y2 - y1 < 4:
+            raise vision.BadImage(f"OCR box {bounds} is outside the {img.shape[1]}x{img.shape[0]} image")
+        self.load()
+        with self._run_lock:
+            result = self._engine(np.ascontiguousarray(img[y1:y2, x1:x2]), use_det=False, use_cls=False, use_rec=True)
+        texts, scores = getattr(result, "txts", None), getattr(result, "scores", None)
+        if not texts or not texts[0].strip() or scores[0] < self.text_score:
+            return None
+        return OcrLine(texts[0][:MAX_TEXT], (x1, y1, x2, y2), round(float(scores[0]), 4))
+
+    def _lines(self, result: Any, ox: int, oy: int, shape: tuple[int, ...]) -> list[OcrLine]:
+        boxes, texts, scores = getattr(result, "boxes", None), getattr(result, "txts", None), getattr(result,
+                                                                                                   "scores", None)
+        if boxes is None or texts is None or scores is None:
+            return []
+        height, width = shape[:2]
+        lines = []
+        for box, text, score in zip(boxes, texts, scores, strict=False):
+            points = np.asarray(box, dtype=np.float32).reshape(-1, 2)
+            x1, y1 = points.min(axis=0)
+            x2, y2 = points.max(axis=0)
+            bounds = (max(0, int(x1) + ox), max(0, int(y1) + oy), min(width, int(np.ceil(x2)) + ox),
+                      min(height, int(np.ceil(y2)) + oy))
+            if text.strip():
+                lines.append(OcrLine(text[:MAX_TEXT], bounds, round(float(score), 4)))
+        return lines
+
+    def clear_cache(self) -> None:
+        with self._run_lock:
+            self._cache.clear()
+
+
+def _digest(image: bytes | np.ndarray) -> tuple[Any, ...]:
+    if isinstance(image, np.ndarray):
+        return ("array", image.shape, str(image.dtype), hashlib.blake2b(np.ascontiguousarray(image).data,
+                                                                         digest_size=16).digest())
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return ("bytes", hashlib.blake2b(image, digest_size=16).digest())
+    raise vision.BadImage(f"screenshot: expected PNG/JPEG bytes or a numpy array, got {type(image).__name__}")
+
+
+def _clip(bounds: Bounds, img: np.ndarray) -> Bounds:
+    h, w = img.shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in bounds)
+    return max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+
+
+def _sorted_lines(lines: list[OcrLine]) -> list[OcrLine]:
+    """Reading order: rows of lines whose vertical centres are within half a line height, each row left to right."""
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda item: (item.center[1], item.bounds[0])):
+        if rows:
+            last = rows[-1][0]
+            tolerance = min(last.bounds[3] - last.bounds[1], line.bounds[3] - line.bounds[1]) / 2
+            if abs(line.center[1] - last.center[1]) <= tolerance:
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda item: item.bounds[0])]
+
+
+_default: OcrEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> OcrEngine:
+    """The process-wide engine (models load once per process, on first read)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = OcrEngine()
+    return _default
