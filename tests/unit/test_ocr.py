@@ -1,0 +1,189 @@
+"""OCR on screens drawn with real CJK fonts and on real screenshots (read in place): the key lines come back exact."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+
+import numpy as np
+import pytest
+
+from crawler.perceive import ocr, vision
+from tests.unit.test_vision import (
+    REAL,
+    ad_card_cross,
+    app_screen,
+    black_screen,
+    permission_dark,
+    permission_en,
+    permission_zh,
+    png_bytes,
+    real_images,
+    splash_skip,
+)
+
+DENY_WORDS = ("拒绝", "不允许", "禁止", "deny", "don't allow")
+
+
+@pytest.fixture(scope="module")
+def engine() -> ocr.OcrEngine:
+    try:
+        engine = ocr.default_engine()
+        engine.load()
+    except ocr.OcrUnavailable as error:
+        pytest.skip(str(error))
+    return engine
+
+
+def texts(lines: list[ocr.OcrLine]) -> list[str]:
+    return [line.normalized for line in lines]
+
+
+def test_normalize_matches_what_ocr_returns():
+    assert ocr.normalize("跳过 3") == "跳过3"
+    assert ocr.normalize("Don’t  allow ") == "Don't allow"
+    assert ocr.normalize("要允许“地图”获取") == '要允许"地图"获取'
+    assert ocr.normalize("位置信息吗？") == "位置信息吗?"
+    assert ocr.normalize("双十一 全场五折") == "双十一全场五折"
+    assert ocr.normalize("Only this time") == "Only this time"
+
+
+def test_bundled_model_files_are_the_ones_loaded(engine):
+    paths = ocr.model_paths()
+    assert paths["det"].name == "PP-OCRv6_det_small.onnx" and paths["rec"].name == "PP-OCRv6_rec_small.onnx"
+    assert all(path.is_file() and path.parent == ocr.models_dir() for path in paths.values())
+    assert engine._engine.cfg.Det.model_path == str(paths["det"])
+    assert engine._engine.cfg.Rec.model_path == str(paths["rec"])
+    assert engine._engine.use_cls is False
+
+
+@pytest.mark.parametrize("screen", [permission_zh(), permission_en(), permission_dark(), splash_skip(),
+                                    ad_card_cross(), app_screen()], ids=lambda s: s.name)
+def test_key_lines_read_exactly(engine, screen):
+    read = texts(engine.read(screen.image))
+    for line in screen.lines:
+        assert ocr.normalize(line) in read, (line, read)
+
+
+def test_skip_pill_text_and_bounds(engine):
+    lines = [line for line in engine.read(splash_skip().image) if line.normalized == "跳过3"]
+    assert len(lines) == 1
+    x1, y1, x2, y2 = lines[0].bounds
+    assert 530 <= x1 < x2 <= 684 and 80 <= y1 < y2 <= 140  # inside the pill drawn at (530, 80, 684, 140)
+    assert lines[0].text.replace(" ", "") == "跳过3"  # raw text kept as read, spaces and all
+
+
+def test_region_read_maps_boxes_to_the_full_screen(engine):
+    screen = permission_zh()
+    full = {line.normalized: line.bounds for line in engine.read(screen.image)}
+    crop = engine.read(screen.image, region=screen.card)
+    assert texts(crop) == [ocr.normalize(line) for line in screen.lines]  # only the dialog, in reading order
+    for line in crop:
+        fx1, fy1, fx2, fy2 = full[line.normalized]
+        assert abs(line.bounds[0] - fx1) <= 6 and abs(line.bounds[1] - fy1) <= 6
+        assert abs(line.bounds[2] - fx2) <= 6 and abs(line.bounds[3] - fy2) <= 6
+
+
+def test_lines_in_reading_order(engine):
+    lines = engine.read(permission_en().image, region=permission_en().card)
+    assert texts(lines) == ["Allow Maps to access this", "device's location?", "While using the app",
+                            "Only this time", "Don't allow"]
+    top = [line for line in engine.read(app_screen().image) if line.bounds[1] < 48]
+    assert texts(top) == ["10:42", "87%"]  # same row: left to right
+
+
+def test_png_bytes_and_array_read_the_same_and_cache(engine):
+    screen = permission_en()
+    data = png_bytes(screen.image)
+    first = engine.read(data, region=screen.card)
+    hits = engine.hits
+    again = engine.read(data, region=screen.card)
+    assert engine.hits == hits + 1
+    assert again == first
+    assert texts(engine.read(screen.image, region=screen.card)) == texts(first)
+
+
+def test_cache_is_bounded():
+    small = ocr.OcrEngine(cache_size=2)
+    small._engine = object()  # never called: blank images are answered without the model
+    for value in range(4):
+        small.read(np.full((64, 64, 3), value, np.uint8))
+    assert len(small._cache) == 2
+
+
+def test_black_screen_reads_nothing(engine):
+    assert engine.read(black_screen().image) == []
+
+
+def test_recognize_a_known_box(engine):
+    line = engine.recognize(permission_zh().image, (60, 1340, 660, 1400))  # the 拒绝 button drawn at y 1326..1402
+    assert line is not None and line.normalized == "拒绝"
+
+
+def test_bad_input_and_bad_region(engine):
+    with pytest.raises(vision.BadImage):
+        engine.read(b"")
+    with pytest.raises(vision.BadImage):
+        engine.read(app_screen().image, region=(900, 10, 1000, 50))
+
+
+def test_max_lines_bounds_the_result(engine):
+    bounded = ocr.OcrEngine(max_lines=3)
+    bounded._engine = engine._engine
+    assert len(bounded.read(app_screen().image)) == 3
+
+
+def test_concurrent_reads_agree(engine):
+    screen = ad_card_cross()
+    engine.clear_cache()
+    results: list[list[str]] = []
+
+    def worker():
+        results.append(texts(engine.read(screen.image, region=screen.card)))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and results[0] == results[1] == results[2]
+
+
+def test_unavailable_models_raise_one_line(monkeypatch, tmp_path):
+    monkeypatch.setattr(ocr, "models_dir", lambda: tmp_path)
+    with pytest.raises(ocr.OcrUnavailable) as caught:
+        ocr.OcrEngine().load()
+    assert "PP-OCRv6_det_small.onnx" in str(caught.value) and "\n" not in str(caught.value)
+
+
+# ---------------------------------------------------------------- real screenshots
+
+# Every real screenshot labelled permission_dialog in sources.tsv. All of them currently yield a deny-like word;
+# a new one that does not is reported by name.
+REAL_PERMISSION_DIALOGS = [file for file, _label, _path in real_images("permission_dialog")]
+
+
+def _has_deny(lines: list[ocr.OcrLine]) -> bool:
+    return any(word in unicodedata.normalize("NFKC", line.normalized).lower() for line in lines
+               for word in DENY_WORDS)
+
+
+@pytest.mark.skipif(not (REAL / "img").is_dir(), reason=f"real reference screenshots absent: {REAL}")
+@pytest.mark.parametrize("file", REAL_PERMISSION_DIALOGS or ["none"])
+def test_real_permission_dialogs_show_a_deny_word(engine, file):
+    if file == "none":
+        pytest.skip("no permission_dialog rows in sources.tsv")
+    lines = engine.read((REAL / "img" / file).read_bytes())
+    assert _has_deny(lines), (file, texts(lines))
+
+
+@pytest.mark.skipif(not (REAL / "img").is_dir(), reason=f"real reference screenshots absent: {REAL}")
+def test_real_dialog_crop_reads_the_buttons(engine):
+    path = REAL / "img" / "droidbot__anupam.acrylic__2023-10-19_025247.jpg"
+    if not path.is_file():
+        pytest.skip(f"absent: {path}")
+    img = vision.decode(path.read_bytes())
+    card = vision.dialog_bounds(img)
+    assert card is not None
+    read = texts(engine.read(img, region=card))
+    assert "ALLOW" in read and "DENY" in read
