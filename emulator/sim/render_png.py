@@ -334,6 +334,7 @@ def screen_digest(screen: Screen) -> bytes:
 
 _cache: OrderedDict[bytes, bytes] = OrderedDict()
 _cache_lock = threading.Lock()
+_draw_lock = threading.Lock()  # FreeType faces are shared between adb stream threads; draw one frame at a time
 
 
 def render_png(screen: Screen) -> bytes:
@@ -344,8 +345,10 @@ def render_png(screen: Screen) -> bytes:
         if cached is not None:
             _cache.move_to_end(key)
             return cached
+    with _draw_lock:
+        image = draw_screen(screen)
     buffer = io.BytesIO()
-    draw_screen(screen).save(buffer, format="PNG", compress_level=1)
+    image.save(buffer, format="PNG", compress_level=1)
     data = buffer.getvalue()
     with _cache_lock:
         _cache[key] = data
@@ -356,6 +359,8 @@ def render_png(screen: Screen) -> bytes:
 
 def render_jpeg(screen: Screen, quality: int = 80) -> bytes:
     """JPEG bytes of `screen` (what a real u2 takeScreenshot returns); not cached."""
+    with _draw_lock:
+        image = draw_screen(screen)
     buffer = io.BytesIO()
-    draw_screen(screen).save(buffer, format="JPEG", quality=max(1, min(100, quality)))
+    image.save(buffer, format="JPEG", quality=max(1, min(100, quality)))
     return buffer.getvalue()
