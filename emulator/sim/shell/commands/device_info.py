@@ -1,0 +1,108 @@
+"""Device identity and time: getprop, settings, date, sleep, wm."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.system.logcat import DEVICE_TZ
+
+
+def getprop(ctx: Context, args: list[str]) -> int:
+    props = ctx.system.properties
+    if not args:
+        for key, value in props.items():
+            ctx.out.write(f"[{key}]: [{value}]\n")
+        return 0
+    ctx.out.write(props.get(args[0], args[1] if len(args) > 1 else "") + "\n")
+    return 0
+
+
+def setprop(ctx: Context, args: list[str]) -> int:
+    if len(args) != 2:
+        ctx.err.write("setprop: need 2 arguments\n")
+        return 1
+    if args[0].startswith("ro."):
+        ctx.err.write(f"Failed to set property '{args[0]}' to '{args[1]}'.\n")
+        return 1
+    ctx.system.properties[args[0]] = args[1]
+    return 0
+
+
+def settings(ctx: Context, args: list[str]) -> int:
+    if args[:1] == ["--user"]:
+        args = args[2:]
+    if len(args) < 2 or args[0] not in ("get", "put", "delete", "list") or args[1] not in ("system", "secure",
+                                                                                            "global"):
+        ctx.err.write("usage:  settings [--user <USER_ID> | current] get namespace key\n")
+        return 1
+    verb, ns = args[0], args[1]
+    store = ctx.system.settings
+    if verb == "list":
+        for (space, key), value in sorted(store.items()):
+            if space == ns:
+                ctx.out.write(f"{key}={value}\n")
+        return 0
+    if len(args) < 3:
+        ctx.err.write(f"settings: missing key for {verb}\n")
+        return 1
+    key = args[2]
+    if verb == "get":
+        ctx.out.write(store.get((ns, key), "null") + "\n")
+    elif verb == "put":
+        store[(ns, key)] = args[3] if len(args) > 3 else ""
+    else:
+        store.pop((ns, key), None)
+        ctx.out.write("Deleted 1 rows\n")
+    return 0
+
+
+def date(ctx: Context, args: list[str]) -> int:
+    now = ctx.system.clock.now()
+    fmt = next((a[1:] for a in args if a.startswith("+")), "%a %b %e %H:%M:%S %Z %Y")
+    stamp = datetime.fromtimestamp(now, DEVICE_TZ)
+    nanos = round((now - int(now)) * 1e9) % 1_000_000_000
+    fmt = (fmt.replace("%s", str(int(now))).replace("%N", f"{nanos:09d}").replace("%Z", "CST")
+           .replace("%e", f"{stamp.day:2d}"))
+    ctx.out.write(stamp.strftime(fmt) + "\n")
+    return 0
+
+
+def sleep(ctx: Context, args: list[str]) -> int:
+    """The only shell command that moves the virtual clock; it returns at once."""
+    total = 0.0
+    for arg in args:
+        text = arg.rstrip("smhd")
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(arg[-1:], 1)
+        try:
+            total += float(text) * unit
+        except ValueError:
+            ctx.err.write(f"sleep: invalid number '{arg}'\n")
+            return 1
+    if not args:
+        ctx.err.write("sleep: Needs 1 argument\n")
+        return 1
+    ctx.system.advance(total)
+    return 0
+
+
+def wm(ctx: Context, args: list[str]) -> int:
+    sub = args[0] if args else ""
+    if sub == "size":
+        ctx.out.write(f"Physical size: {ctx.system.width}x{ctx.system.height}\n")
+    elif sub == "density":
+        ctx.out.write(f"Physical density: {ctx.system.density}\n")
+    else:
+        ctx.err.write("Error: unknown command\n" if sub else "usage: wm [size|density]\n")
+        return 1 if sub else 0
+    return 0
+
+
+COMMANDS = {
+    "getprop": CommandSpec(getprop),
+    "setprop": CommandSpec(setprop),
+    "settings": CommandSpec(settings),
+    "date": CommandSpec(date),
+    "sleep": CommandSpec(sleep),
+    "wm": CommandSpec(wm),
+}
