@@ -30,6 +30,7 @@ REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # never run (use_cls off) but named so nothing is resolved online
 
 MAX_SIDE_LEN = 1600
+DET_LIMIT_SIDE = 736  # rapidocr's detector default: it scales an image's short side up to this
 MAX_LINES = 200  # an app can fill its screen with text; perception never needs more than this
 MAX_TEXT = 300  # characters kept per line: app text is hostile data
 CACHE_SIZE = 128
@@ -153,6 +154,7 @@ class OcrEngine:
             if vision.is_blank(crop):  # a secure or black screen: nothing to read, skip ~300 ms of detection
                 lines: tuple[OcrLine, ...] = ()
             else:
+                self._set_detection_scale(img.shape, crop.shape if region is not None else None)
                 result = self._engine(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True)
                 lines = tuple(_sorted_lines(self._lines(result, ox, oy, img.shape))[: self.max_lines])
             self.misses += 1
@@ -160,6 +162,26 @@ class OcrEngine:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return list(lines)
+
+    def _set_detection_scale(self, screen: tuple[int, ...], crop: tuple[int, ...] | None) -> None:
+        """Detect text in a crop at the scale the whole screen would be detected at.
+
+        rapidocr first shrinks the image to max_side_len, then its detector scales the short side up to 736 px.
+        For a wide, short crop (a 720x220 banner) that upscale is 3.3x and costs seconds; reading the crop at the
+        screen's own scale costs in proportion to its area. (Sets rapidocr-3.10.0 TextDetector attributes, which it
+        reads on every call; the caller holds the run lock.)
+        """
+        detector = self._engine._load_det_model()
+        if crop is None:
+            detector.limit_type, detector.limit_side_len = "min", DET_LIMIT_SIDE
+            return
+        height, width = screen[:2]
+        shrink = min(1.0, self.max_side_len / max(height, width))
+        scale = shrink * max(1.0, DET_LIMIT_SIDE / (min(height, width) * shrink))
+        if scale <= 1.0:
+            detector.limit_type, detector.limit_side_len = "max", max(32, round(max(crop[:2]) * scale))
+        else:
+            detector.limit_type, detector.limit_side_len = "min", max(32, round(min(crop[:2]) * scale))
 
     def recognize(self, image: bytes | np.ndarray, bounds: Bounds) -> OcrLine | None:
         """Read one known text box without detection (~7 ms): re-reading a countdown or a button label."""

@@ -57,16 +57,20 @@ def _as_bgr(array: np.ndarray) -> np.ndarray:
 
 def _small(img: np.ndarray) -> np.ndarray:
     """The image at about 270 px wide (1/4 of a 1080 screen); small screenshots are used as they are."""
-    h, w = img.shape[:2]
+    w = img.shape[1]
     scale = max(1, round(w * WORK_SCALE / REFERENCE_WIDTH))
     if scale == 1:
         return img
-    return cv2.resize(img, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA)
+    # Every scale-th pixel: 10x cheaper than area averaging, and brightness statistics and card edges survive it.
+    return np.ascontiguousarray(img[::scale, ::scale])
 
 
 def _brightness(img: np.ndarray) -> np.ndarray:
     """max(R,G,B): a white card and a saturated button both count as bright, a grey dim layer does not."""
-    return img.max(axis=2) if img.ndim == 3 else img
+    if img.ndim != 3:
+        return img
+    blue, green, red = cv2.split(img)  # numpy's max over a length-3 last axis is ~10x slower
+    return cv2.max(cv2.max(blue, green), red)
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
