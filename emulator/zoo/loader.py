@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from emulator.sim.app_api import AppHost, AppManifest, AppRuntime, SelfStart
-from emulator.zoo.model import AppModel, Expectation, ZooError, check_references
+from emulator.zoo.model import ACTION_TYPES, WIDGET_TYPES, AppModel, Expectation, ZooError, check_references
 
 APK_ENTRY = "naysayer-app.yaml"
 MAX_FILE = 1 << 20  # a zoo file is hand-written YAML: anything larger is not one
@@ -57,13 +57,17 @@ class ZooApp:
         return ZooRuntime(self.model, host)
 
 
+UNION_TAGS = frozenset(ACTION_TYPES) | frozenset(WIDGET_TYPES)
+
+
 def _place(loc: tuple) -> str:
+    """pydantic's error location as the path a person reads in the file: `screens.home.content[0].on_tap[1]`."""
     parts: list[str] = []
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif parts and parts[-1].lstrip(".") == str(part):
-            continue  # a union tag repeats the key it was chosen by: `goto.goto`
+        elif 0 < i < len(loc) - 1 and isinstance(loc[i - 1], int) and part in UNION_TAGS:
+            continue  # the union member pydantic chose (`button`, `request`) is not written in the file
         else:
             parts.append(("." if parts else "") + str(part))
     return "".join(parts) or "(top)"

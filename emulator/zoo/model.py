@@ -283,6 +283,7 @@ class ChipsWidget(WidgetBase):
     item_on_tap: Actions = []
 
 
+WIDGET_TYPES = ("text", "image", "banner", "card", "button", "input", "switch", "list", "grid", "chips")
 Widget = Annotated[
     TextWidget | ImageWidget | BannerWidget | CardWidget | ButtonWidget | InputWidget | SwitchWidget | ListWidget
     | GridWidget | ChipsWidget,
