@@ -1,0 +1,179 @@
+"""What every detector looks at: the windows that matter, their widgets and targets, labels in matching form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crawler.perceive.matching import match_form
+from crawler.perceive.scene import Bounds, Checkbox, Control
+from crawler.screen import Hierarchy, Widget, Window, area, clean, intersect
+
+MAX_LINES = 200
+MAX_LINE_CHARS = 300
+BUTTON_MAX_CHARS = 40  # a clickable label longer than this is a paragraph, never a button choice
+INPUT_METHOD_HINTS = ("inputmethod", "keyboard", ".ime", "input.")
+
+
+def is_chrome(window: Window, screen: Bounds) -> bool:
+    """Status bar, navigation bar and keyboards: never what a scene is about."""
+    pkg = window.package
+    if any(h in pkg for h in INPUT_METHOD_HINTS):
+        return True
+    if pkg == "com.android.systemui":
+        height = window.bounds[3] - window.bounds[1]
+        return height < (screen[3] - screen[1]) * 0.2
+    return False
+
+
+@dataclass
+class Context:
+    hierarchy: Hierarchy
+    windows: list[Window]  # bottom to top, chrome removed (pseudo OCR window last)
+    screen: Bounds
+    _forms: dict[int, str] = field(default_factory=dict)
+    _labels: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, hierarchy: Hierarchy, extra: list[Window] | None = None) -> Context:
+        windows = [w for w in hierarchy.windows if not is_chrome(w, hierarchy.screen)] + list(extra or [])
+        return cls(hierarchy=hierarchy, windows=windows, screen=hierarchy.screen)
+
+    @property
+    def screen_area(self) -> int:
+        return max(1, area(self.screen))
+
+    @property
+    def top_package(self) -> str:
+        return self.windows[-1].package if self.windows else ""
+
+    def widgets(self, window: Window | None = None) -> list[Widget]:
+        if window is not None:
+            return list(window.widgets())
+        return [w for win in self.windows for w in win.widgets()]
+
+    def visible(self, w: Widget) -> bool:
+        return w.area > 0 and area(intersect(w.bounds, self.screen)) > 0
+
+    def targets(self, window: Window | None = None) -> list[Widget]:
+        return [w for w in self.widgets(window)
+                if (w.clickable or w.long_clickable) and w.enabled and self.visible(w)]
+
+    def target_of(self, w: Widget) -> Widget:
+        """The clickable widget a tap on `w` reaches (itself when nothing around it is clickable)."""
+        node: Widget | None = w
+        while node is not None:
+            if (node.clickable or node.long_clickable) and node.enabled and self.visible(node):
+                return node
+            node = node.parent
+        return w
+
+    def label(self, w: Widget) -> str:
+        key = id(w)
+        if key not in self._labels:
+            self._labels[key] = clean(w.inner_label() if (w.clickable or w.long_clickable) else w.label,
+                                      MAX_LINE_CHARS)
+        return self._labels[key]
+
+    def form(self, w: Widget) -> str:
+        key = id(w)
+        if key not in self._forms:
+            self._forms[key] = match_form(self.label(w), MAX_LINE_CHARS)
+        return self._forms[key]
+
+    def own_form(self, w: Widget) -> str:
+        """The widget's own label (not its children's) in matching form."""
+        return match_form(w.label, MAX_LINE_CHARS) if w.label else ""
+
+    def labelled(self, window: Window | None = None) -> list[Widget]:
+        return [w for w in self.widgets(window) if w.label]
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        for w in self.widgets():
+            if not w.label or w.area == 0:
+                continue
+            line = clean(w.label, MAX_LINE_CHARS)
+            if line and (not out or out[-1] != line):
+                out.append(line)
+            if len(out) >= MAX_LINES:
+                break
+        return out
+
+    def button_like(self, w: Widget, max_chars: int = BUTTON_MAX_CHARS) -> bool:
+        """A choice a user taps: short label, not a checkbox, not holding one."""
+        if w.checkable or any(c.checkable for c in w.walk()):
+            return False
+        form = self.form(w)
+        return 0 < len(form) <= max_chars
+
+    def window_of(self, w: Widget) -> Window | None:
+        root = w
+        while root.parent is not None:
+            root = root.parent
+        for win in self.windows:
+            if win.root is root:
+                return win
+        return None
+
+    def is_dialog_window(self, window: Window) -> bool:
+        return area(window.bounds) < self.screen_area * 0.85
+
+
+def control(ctx: Context, w: Widget) -> Control:
+    return Control(bounds=tuple(w.bounds), text=ctx.label(w)[:200], resource_id=w.resource_id, enabled=w.enabled)
+
+
+def checkbox(ctx: Context, w: Widget) -> Checkbox:
+    text = ctx.label(w)
+    if not text and w.parent is not None:
+        # The label of a bare CheckBox is usually its sibling TextView.
+        text = " ".join(clean(s.label, 120) for s in w.parent.children if s is not w and s.label)[:200]
+    return Checkbox(bounds=tuple(w.bounds), text=text, checked=w.checked)
+
+
+def common_ancestor(widgets: list[Widget]) -> Widget | None:
+    if not widgets:
+        return None
+    chains = []
+    for w in widgets:
+        chain = [w, *w.ancestors()]
+        chains.append(chain[::-1])
+    common = None
+    for nodes in zip(*chains):
+        if all(n is nodes[0] for n in nodes):
+            common = nodes[0]
+        else:
+            break
+    return common
+
+
+def union(bounds: list[Bounds]) -> Bounds | None:
+    if not bounds:
+        return None
+    return (min(b[0] for b in bounds), min(b[1] for b in bounds), max(b[2] for b in bounds), max(b[3] for b in bounds))
+
+
+def dialog_bounds(ctx: Context, widgets: list[Widget]) -> Bounds | None:
+    """Where the dialog is: its window if the window is a dialog, else the smallest container of its parts."""
+    widgets = [w for w in widgets if w is not None]
+    if not widgets:
+        return None
+    window = ctx.window_of(widgets[0])
+    if window is not None and ctx.is_dialog_window(window) and all(ctx.window_of(w) is window for w in widgets[1:]):
+        return tuple(window.bounds)
+    lca = common_ancestor(widgets)
+    if lca is not None and lca.source == "hierarchy" and area(lca.bounds) < ctx.screen_area * 0.9:
+        return tuple(lca.bounds)
+    return union([w.bounds for w in widgets])
+
+
+def choices(ctx: Context, targets: list[Widget], table, max_chars: int) -> dict[str, Widget]:
+    """role -> the first button-like target whose label the role table recognises."""
+    found: dict[str, Widget] = {}
+    for w in targets:
+        if not ctx.button_like(w, max_chars):
+            continue
+        role = table.role_of(ctx.form(w))
+        if role is not None:
+            found.setdefault(role, w)
+    return found

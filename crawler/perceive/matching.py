@@ -1,0 +1,113 @@
+"""Negation-aware, whole-word phrase matching on normalised, bounded strings.
+
+"允许" inside "不允许" is not an allow and "allow" inside "Don't allow" is not an allow: a hit preceded by a negation
+("不", "未", "don't", "not", ...) does not count. Latin phrases match whole words only ("agree" is not in
+"disagree"); CJK phrases match anywhere, after whitespace between CJK characters is removed ("跳 过" == "跳过").
+A phrase written "=x" matches only a label that is exactly "x" (for one-character closers like "×").
+Patterns are escaped literals joined by "|": no backtracking blow-up on hostile text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crawler.screen import MAX_TEXT, normalize
+
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
+_LATIN = re.compile(r"[a-z0-9]")
+_CJK_NEGATIONS = ("不", "未", "别", "勿", "没", "莫", "非", "无")
+_LATIN_NEGATION = re.compile(r"(?:^|[^a-z'])(?:don't|dont|do not|not|never|no|won't|cannot|can't|didn't)\s*$")
+
+
+def match_form(text: str, limit: int = MAX_TEXT) -> str:
+    """The form matchers compare: normalised (NFKC, quotes, casefold) with spaces between CJK characters removed."""
+    form = normalize(text, limit)
+    return _CJK_GAP.sub("", form) if " " in form else form
+
+
+def _negated(text: str, start: int) -> bool:
+    if start == 0:
+        return False
+    before = text[max(0, start - 12):start]
+    if before[-1] in _CJK_NEGATIONS:
+        return True
+    return bool(_LATIN_NEGATION.search(before))
+
+
+@dataclass
+class PhraseSet:
+    """A compiled list of phrases; `search` finds the first hit that is not negated."""
+
+    phrases: tuple[str, ...]
+    exact: frozenset[str]
+    pattern: re.Pattern | None
+
+    @classmethod
+    def of(cls, phrases: list[str] | tuple[str, ...]) -> PhraseSet:
+        exact, parts = set(), []
+        for raw in phrases:
+            raw = str(raw)
+            if raw.startswith("=") and len(raw) > 1:
+                exact.add(match_form(raw[1:]))
+                continue
+            form = match_form(raw)
+            if not form:
+                continue
+            piece = re.escape(form)
+            if _LATIN.match(form[0]):
+                piece = r"(?<![a-z0-9])" + piece
+            if _LATIN.match(form[-1]):
+                piece += r"(?![a-z0-9])"
+            parts.append((len(form), piece))
+        parts.sort(key=lambda p: -p[0])  # longest first: "don't allow" before "allow"
+        pattern = re.compile("|".join(p for _, p in parts)) if parts else None
+        return cls(phrases=tuple(phrases), exact=frozenset(exact), pattern=pattern)
+
+    def search(self, form: str) -> re.Match | None:
+        """The first non-negated hit in `form` (a match_form string)."""
+        if self.pattern is None:
+            return None
+        for m in self.pattern.finditer(form):
+            if not _negated(form, m.start()):
+                return m
+        return None
+
+    def matches(self, form: str) -> bool:
+        return form in self.exact or self.search(form) is not None
+
+
+@dataclass
+class RoleTable:
+    """Ordered (role, phrases): a label gets the first role whose phrases it matches."""
+
+    entries: tuple[tuple[str, PhraseSet], ...]
+
+    @classmethod
+    def of(cls, mapping: dict[str, list[str]]) -> RoleTable:
+        return cls(tuple((role, PhraseSet.of(phrases)) for role, phrases in mapping.items()))
+
+    def role_of(self, form: str) -> str | None:
+        for role, phrases in self.entries:
+            if phrases.matches(form):
+                return role
+        return None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(role for role, _ in self.entries)
+
+
+@dataclass
+class PatternSet:
+    """Regexes from the lexicon, applied to match_form strings (bounded length, simple patterns only)."""
+
+    patterns: tuple[re.Pattern, ...]
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> PatternSet:
+        return cls(tuple(re.compile(p) for p in patterns))
+
+    def search(self, form: str) -> bool:
+        return any(p.search(form) for p in self.patterns)

@@ -1,0 +1,81 @@
+"""Launch-screen ads: a skip control ("跳过 3", "5s 跳过", "Skip", or a skip-like id with no text) and its countdown."""
+
+from __future__ import annotations
+
+from crawler.perceive.context import Context, control
+from crawler.perceive.lexicon import ad_lexicon
+from crawler.perceive.scene import Scene
+from crawler.screen import Widget
+
+MAX_SKIP_CHARS = 12
+
+
+def _countdown(ctx: Context, w: Widget) -> int | None:
+    """Seconds on the skip control: in its own label, or in a digit-only label inside / beside it."""
+    lex = ad_lexicon()
+    m = lex.skip_text.match(ctx.form(w))
+    if m:
+        digits = m.group(1) or m.group(2)
+        if digits:
+            return int(digits)
+    near = list(w.walk())[1:] + (list(w.parent.children) if w.parent is not None else [])
+    for other in near:
+        form = ctx.own_form(other).removesuffix("s").strip()
+        if form.isdigit() and len(form) <= 2:
+            return int(form)
+    return None
+
+
+def _small(ctx: Context, w: Widget) -> bool:
+    sw, sh = ctx.screen[2] - ctx.screen[0], ctx.screen[3] - ctx.screen[1]
+    x1, y1, x2, y2 = w.bounds
+    return 0 < x2 - x1 < sw * 0.45 and 0 < y2 - y1 < sh * 0.15
+
+
+def _excluded_id(id_name: str) -> bool:
+    name = id_name.casefold()
+    return any(bad in name for bad in ad_lexicon().skip_excluded_ids)
+
+
+def detect(ctx: Context) -> Scene | None:
+    lex = ad_lexicon()
+    widgets = ctx.widgets()
+    by_id: Widget | None = None
+    by_text: Widget | None = None
+    for w in widgets:
+        if w.area <= 0:
+            continue
+        if by_id is None and lex.skip_ids.matches(w.id_name) and not _excluded_id(w.id_name) and _small(ctx, w) \
+                and not lex.skip_excluded_words.search(ctx.own_form(w)):
+            by_id = w
+        form = ctx.own_form(w)
+        if by_text is None and form and len(form) <= MAX_SKIP_CHARS and lex.skip_text.match(form) \
+                and not lex.skip_excluded_words.search(form) and _small(ctx, w):
+            by_text = w
+    if by_id is None and by_text is None:
+        return None
+    screen_forms = [ctx.own_form(w) for w in widgets if w.label]
+    if by_id is None:
+        # Text alone is weaker: a search history chip can read "跳过广告". Ask for a countdown or an ad context, and
+        # refuse pages that are search / history lists.
+        if any(lex.splash_excluded.search(f) for f in screen_forms):
+            return None
+        target = ctx.target_of(by_text)
+        countdown = _countdown(ctx, by_text)
+        ad_context = any(lex.splash_cues.search(f) for f in screen_forms if f != ctx.own_form(by_text)) or any(
+            lex.splash_ids.matches(w.id_name) for w in widgets)
+        if countdown is None and not ad_context:
+            return None
+        confidence = 0.85
+    else:
+        target = ctx.target_of(by_id)
+        countdown = _countdown(ctx, by_text or by_id) if (by_text or by_id) else None
+        confidence = 1.0
+    return Scene(
+        kind="splash_ad",
+        package=target.package,
+        actions={"skip": control(ctx, target)},
+        countdown=countdown,
+        confidence=confidence,
+        dialog_bounds=None,  # a splash covers the screen
+    )
