@@ -188,6 +188,14 @@ class SimDevice:
         status = self.shell(command, io)
         return ShellResult(status, bytes(io.out), bytes(io.err))
 
+    def set_serial(self, serial: str) -> None:
+        """The serial adb gave the device (emulator-<port-1>) becomes its ro.serialno."""
+        with self.lock:
+            self.serial = serial
+            self.system.serial = serial
+            self.system.properties["ro.serialno"] = serial
+            self.system.properties["ro.boot.serialno"] = serial
+
     def install(self, app: AppPackage) -> None:
         with self.lock:
             self.system.install(app)

@@ -232,12 +232,12 @@ class AndroidSystem:
                 self.crash(package, f"{type(exc).__name__}: {exc}")
             return None
 
-    def _kill(self, package: str, how: str) -> Process | None:
+    def _kill(self, package: str, how: str, foreground: bool | None = None) -> Process | None:
         """Remove the process. how: died | force | crash | anr | install | kill."""
         proc = self.processes.get(package)
         if proc is None:
             return None
-        top = self.stack.top().package == package
+        top = self.stack.top().package == package if foreground is None else foreground
         self.processes.remove(package)
         self.clock.cancel_owner(proc.host)
         self._requests.pop(package, None)
@@ -364,7 +364,7 @@ class AndroidSystem:
     def finish_app(self, package: str) -> None:
         old = self._top_package()
         self.stack.remove(package)
-        self._kill(package, "died")
+        self._kill(package, "died", foreground=old == package)
         self._after_stack_change(old)
 
     def open_app_info(self, package: str, caller_uid: int) -> None:
@@ -393,7 +393,7 @@ class AndroidSystem:
         self.main("ActivityManager", f"Showing crash dialog for package {package} u0", level="W")
         old = self._top_package()
         self.stack.remove(package)
-        self._kill(package, "crash")
+        self._kill(package, "crash", foreground=old == package)
         self._errors.append(ErrorDialog("crash", package, system_ui.error_dialog(
             "crash", self.label(package), package, self.width, self.height, self.locale)))
         self._after_stack_change(old)
