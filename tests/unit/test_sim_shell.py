@@ -116,3 +116,9 @@ def test_app_process_blocks_until_the_client_closes(device):
     io.close()
     worker.join(timeout=5)
     assert not worker.is_alive() and io.err == b""
+
+
+def test_grep_context_lines(device, tmp_path):
+    (tmp_path / "data/local/tmp/t.txt").write_text("a\nkey\nb\nc\n")
+    assert device.run("grep -A1 key /data/local/tmp/t.txt").text == "key\nb\n"
+    assert device.run("cat /data/local/tmp/t.txt | grep -B 1 key").text == "a\nkey\n"

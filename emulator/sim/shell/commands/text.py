@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from emulator.sim.shell.interpreter import CommandSpec, Context
 
@@ -78,7 +79,7 @@ def _options(args: list[str], known: str) -> tuple[set[str], list[str], dict[str
 
 
 def grep(ctx: Context, args: list[str]) -> int:
-    flags, operands, values = _options(args, "EFivcqwoe:")
+    flags, operands, values = _options(args, "EFivcqwoe:A:B:C:")
     patterns = [values["e"]] if "e" in values else operands[:1]
     files = operands if "e" in values else operands[1:]
     if not patterns:
@@ -104,16 +105,28 @@ def grep(ctx: Context, args: list[str]) -> int:
             sources.append(iter(ctx.resolve(name).read_bytes().splitlines(keepends=True)))
         except (OSError, ValueError):
             ctx.err.write(f"grep: {name}: No such file or directory\n")
+    after_n = int(values.get("A", values.get("C", "0")) or 0)
+    before_n = int(values.get("B", values.get("C", "0")) or 0)
     count = 0
     for source in sources:
+        before: deque[bytes] = deque(maxlen=before_n or None) if before_n else deque(maxlen=0)
+        after = 0
         for line in source:
             text = line.decode("utf-8", "replace").rstrip("\n")
+            line = line if line.endswith(b"\n") else line + b"\n"
             if bool(compiled.search(text)) != ("v" in flags):
                 count += 1
                 if "q" in flags:
                     return 0
                 if "c" not in flags:
-                    ctx.out.write(line if line.endswith(b"\n") else line + b"\n")
+                    ctx.out.write(b"".join(before) + line)
+                before.clear()
+                after = after_n
+            elif after > 0 and "c" not in flags:
+                ctx.out.write(line)
+                after -= 1
+            else:
+                before.append(line)
             if ctx.cancelled():
                 break
     if "c" in flags:
