@@ -1,0 +1,432 @@
+"""Derived views of a trace that several detectors share: observations and actions as typed records, denials,
+permission asks (system dialog, suppressed request, app nag), launches, and app exits after a step.
+
+The central distinction is who did what: the app, or the crawler. An exit scan stops at the crawler's next action
+(other than waiting), so an exit after our back / home / force-stop is never attributed to the app; an ask right
+after a user-like tap on a feature that needs the permission is marked user-triggered.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.detectors.vocabulary import Vocabulary, load_vocabulary
+from crawler.perceive.scene import ACTION_ROLES
+from crawler.trace import Step, Trace
+
+DENY_ROLES = ("deny", "deny_dont_ask")
+PERMISSION_RESPONSE_ROLES = ("deny", "deny_dont_ask", "allow", "allow_foreground", "allow_once", "allow_always")
+FEATURE_TYPES = ("tap", "long_tap", "text", "swipe")
+LAUNCH_TYPES = ("launch", "relaunch")
+DIED_EVENTS = ("proc_died", "app_died", "kill")
+DIALOG_ROLES = frozenset(ACTION_ROLES) | {"consent_checkbox"}
+SUPPRESSED_DIALOG_WAIT_S = 3.0  # a request followed by no dialog within this (and before our next action) was silent
+LAUNCH_ATTRIBUTION_S = 10.0  # a proc_start this soon after our launch action is that launch's process
+
+
+@dataclass(frozen=True)
+class Obs:
+    seq: int
+    t: float
+    package: str
+    activity: str
+    pid: int | None
+    app_in_front: bool
+    png: str | None
+    scene: dict[str, Any]
+    state: str = ""
+
+    @property
+    def kind(self) -> str:
+        return str(self.scene.get("kind", "app"))
+
+    @property
+    def permission(self) -> str | None:
+        return self.scene.get("permission") or None
+
+    @property
+    def actions(self) -> dict[str, dict[str, Any]]:
+        actions = self.scene.get("actions") or {}
+        return actions if isinstance(actions, dict) else {}
+
+    @property
+    def text(self) -> list[str]:
+        return [str(line) for line in self.scene.get("text") or []]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.scene.get("confidence", 1.0))
+
+    @property
+    def countdown(self) -> int | None:
+        value = self.scene.get("countdown")
+        return int(value) if isinstance(value, (int, float)) else None
+
+    def signature(self) -> tuple:
+        """What identifies one dialog across observations: kind, package, and its text."""
+        return (self.kind, self.package, self.permission, tuple(sorted(self.text[:12])))
+
+
+@dataclass(frozen=True)
+class Act:
+    seq: int
+    t: float
+    type: str
+    role: str
+    scene: str
+    permission: str | None
+    user_like: bool
+    cold: bool
+    target_text: str
+    by: str
+
+    @property
+    def is_feature(self) -> bool:
+        """A user-like action on an app screen that is not an answer to a dialog: it may need a permission."""
+        return (self.type in FEATURE_TYPES and self.user_like and self.scene in ("app", "")
+                and self.role not in DIALOG_ROLES)
+
+    def describe(self) -> str:
+        words = [self.type] + [w for w in (self.role, self.permission) if w]
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Denial:
+    seq: int
+    t: float
+    group: str
+    dialog_seq: int | None  # the observation that showed the dialog
+    dont_ask: bool
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The app asking for a permission group: a system dialog, a silently suppressed request, or its own nag."""
+
+    seq: int
+    t: float
+    group: str
+    how: str  # dialog | suppressed | nag
+    launch: int  # 1-based index of the launch it happened in (0 = before any launch)
+    user_triggered: bool
+    trigger_seq: int | None  # the user action that caused it, when user-triggered
+    batch_start: bool  # False when it follows another ask of the same request batch with no app screen between
+
+
+@dataclass(frozen=True)
+class Launch:
+    seq: int
+    t: float
+    by: str  # crawler | self
+    cold: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class AppExit:
+    type: str  # died | backgrounded | crashed
+    t: float
+    seq: int
+    evidence: tuple[int, ...]
+    front_package: str
+    via: tuple[int, ...]  # crawler taps we passed through (forced dialogs)
+
+
+@dataclass
+class Timeline:
+    trace: Trace
+    vocab: Vocabulary = field(default_factory=load_vocabulary)
+    user_trigger_window_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        start = self.trace.start
+        app = start.get("app", {}) if isinstance(start.get("app"), dict) else {}
+        self.package: str = str(app.get("package", ""))
+        self.app_version: str = str(app.get("version_name", "") or app.get("version_code", "") or "")
+        self.steps: list[Step] = list(self.trace.steps)
+        self.seqs = [s.seq for s in self.steps]
+        self.by_seq = {s.seq: s for s in self.steps}
+        self.run_start_t = self.steps[0].t if self.steps else 0.0
+        self.run_end_t = max((s.t for s in self.steps), default=0.0)
+        self.observations = [_obs(s) for s in self.steps if s.kind == "observation"]
+        self.actions = [_act(s) for s in self.steps if s.kind == "action"]
+        self._obs_seqs = [o.seq for o in self.observations]
+        self._act_seqs = [a.seq for a in self.actions]
+        self.app_uids = self._app_uids()
+        self.launchers = set(self.vocab.launchers) | self._inferred_launchers()
+        self.launch_actions = [a for a in self.actions if a.type in LAUNCH_TYPES]
+        self.denials = self._denials()
+        self.asks = self._asks()
+        self.launches = self._launches()
+
+    # -- identity ----------------------------------------------------------------------------------------------
+    def is_app(self, package: str) -> bool:
+        return bool(package) and (package == self.package or package.startswith(self.package + ":"))
+
+    def is_caller_app(self, event: dict[str, Any]) -> bool:
+        if event.get("caller_package"):
+            return self.is_app(str(event["caller_package"]))
+        return event.get("caller_uid") is not None and event.get("caller_uid") in self.app_uids
+
+    def is_permission_ui(self, obs: Obs) -> bool:
+        return obs.kind == "permission_dialog" or obs.package in self.vocab.permission_controllers
+
+    def is_away(self, obs: Obs) -> bool:
+        """Something other than the app (or a dialog it caused) is in front."""
+        if obs.app_in_front or self.is_app(obs.package) or not obs.package:
+            return False
+        return not self.is_permission_ui(obs) and obs.kind != "system_dialog"
+
+    def is_third_party(self, package: str) -> bool:
+        return bool(package) and not self.is_app(package) and package not in self.launchers \
+            and package not in self.vocab.system_packages and package not in self.vocab.permission_controllers
+
+    # -- navigation --------------------------------------------------------------------------------------------
+    def step(self, seq: int) -> Step:
+        return self.by_seq[seq]
+
+    def obs_before(self, seq: int) -> Obs | None:
+        i = bisect.bisect_left(self._obs_seqs, seq)
+        return self.observations[i - 1] if i > 0 else None
+
+    def obs_after(self, seq: int) -> Obs | None:
+        i = bisect.bisect_right(self._obs_seqs, seq)
+        return self.observations[i] if i < len(self.observations) else None
+
+    def action_before(self, seq: int) -> Act | None:
+        i = bisect.bisect_left(self._act_seqs, seq)
+        return self.actions[i - 1] if i > 0 else None
+
+    def action_after(self, seq: int) -> Act | None:
+        i = bisect.bisect_right(self._act_seqs, seq)
+        return self.actions[i] if i < len(self.actions) else None
+
+    def obs_between(self, first: int, last: int) -> list[Obs]:
+        lo, hi = bisect.bisect_right(self._obs_seqs, first), bisect.bisect_left(self._obs_seqs, last)
+        return self.observations[lo:hi]
+
+    def actions_between(self, first: int, last: int) -> list[Act]:
+        lo, hi = bisect.bisect_right(self._act_seqs, first), bisect.bisect_left(self._act_seqs, last)
+        return self.actions[lo:hi]
+
+    def launch_index(self, seq: int) -> int:
+        return sum(1 for a in self.launch_actions if a.seq <= seq)
+
+    def screenshots(self, seqs: list[int]) -> list[str]:
+        shots: list[str] = []
+        for seq in sorted(set(seqs)):
+            step = self.by_seq.get(seq)
+            png = step.data.get("png") if step is not None and step.kind == "observation" else None
+            if png and png not in shots:
+                shots.append(str(png))
+        return shots
+
+    def events(self, *types: str) -> list[Step]:
+        return [s for s in self.steps if s.kind == "event" and (not types or s.data.get("type") in types)]
+
+    def permission_flags_before(self, seq: int) -> dict[str, set[str]]:
+        """group -> flags (union over its permissions) from the latest `permissions` step before seq."""
+        latest = None
+        for s in self.steps:
+            if s.seq >= seq:
+                break
+            if s.kind == "permissions":
+                latest = s
+        groups: dict[str, set[str]] = {}
+        for name, state in ((latest.data.get("permissions") or {}) if latest else {}).items():
+            group = self.vocab.group_of(str(name))
+            if group and isinstance(state, dict):
+                groups.setdefault(group, set()).update(str(f) for f in state.get("flags") or [])
+        return groups
+
+    # -- exits -------------------------------------------------------------------------------------------------
+    def exit_after(self, seq: int, window_s: float, pass_through: Callable[[Act], bool] | None = None) -> AppExit | None:
+        """How the app left within window_s after step seq, before the crawler did anything but wait.
+
+        crashed: a crash event (or a crash recovery); died: the process ended (proc_died / kill / app_died event, or
+        a died recovery); backgrounded: an observation with the launcher or another app in front."""
+        t0 = self.by_seq[seq].t
+        found: list[tuple[str, float, int, str]] = []
+        via: list[int] = []
+        for s in self.steps[bisect.bisect_right(self.seqs, seq):]:
+            if s.kind == "run_end":
+                break
+            if s.kind == "action":
+                act = _act(s)
+                if act.type == "wait":
+                    continue
+                if pass_through is not None and pass_through(act):
+                    via.append(s.seq)
+                    continue
+                break
+            if s.t - t0 > window_s:
+                if s.kind == "observation":
+                    break
+                continue
+            kind = _exit_evidence(self, s)
+            if kind:
+                front = str(s.data.get("package", "")) if s.kind == "observation" else ""
+                found.append((kind, s.t, s.seq, front))
+        if not found:
+            return None
+        kinds = {k for k, *_ in found}
+        exit_type = "crashed" if "crashed" in kinds else "died" if "died" in kinds else "backgrounded"
+        first = min(found, key=lambda f: (f[1], f[2]))
+        front = next((f[3] for f in found if f[3]), "")
+        return AppExit(exit_type, first[1], first[2], tuple(sorted(f[2] for f in found)), front, tuple(via))
+
+    # -- derived lists -----------------------------------------------------------------------------------------
+    def _app_uids(self) -> set[int]:
+        uids = {s.data.get("uid") for s in self.events("proc_start") if s.data.get("package") == self.package}
+        app = self.trace.start.get("app", {})
+        if isinstance(app, dict) and app.get("uid") is not None:
+            uids.add(app.get("uid"))
+        return {u for u in uids if isinstance(u, int)}
+
+    def _inferred_launchers(self) -> set[str]:
+        """The package in front right after our `home` press is the launcher on this device."""
+        found = set()
+        for act in self.actions:
+            if act.type == "home":
+                obs = self.obs_after(act.seq)
+                nxt = self.action_after(act.seq)
+                if obs and (nxt is None or obs.seq < nxt.seq) and obs.package and not self.is_app(obs.package):
+                    found.add(obs.package)
+        return found
+
+    def _denials(self) -> list[Denial]:
+        denials = []
+        for act in self.actions:
+            if act.role in DENY_ROLES and act.scene == "permission_dialog":
+                before = self.obs_before(act.seq)
+                dialog = before if before is not None and before.kind == "permission_dialog" else None
+                group = act.permission or (dialog.permission if dialog else None) or "unknown"
+                denials.append(Denial(act.seq, act.t, group, dialog.seq if dialog else None,
+                                      act.role == "deny_dont_ask"))
+        return denials
+
+    def _trigger(self, seq: int, t: float, group: str) -> Act | None:
+        """The user's feature action that caused an ask at seq, if the ask came right after one."""
+        act = self.action_before(seq)
+        if act is None or not act.is_feature or t - act.t > self.user_trigger_window_s:
+            return None
+        named = self.vocab.groups_named(act.target_text)
+        if named and group not in named:  # the tapped control names another feature: it does not need this one
+            return None
+        return act
+
+    def _asks(self) -> list[Ask]:
+        asks: list[Ask] = []
+        prev: Obs | None = None
+        for s in self.steps:
+            if s.kind == "observation":
+                obs = _obs(s)
+                if obs.kind in ("permission_dialog", "rationale_dialog"):
+                    group = obs.permission or self._nag_group(obs)
+                    if group and self._new_episode(prev, obs):
+                        asks.append(self._ask(obs.seq, obs.t, group, "dialog" if obs.kind == "permission_dialog"
+                                              else "nag", prev, asks))
+                prev = obs
+            elif s.kind == "event" and s.data.get("type") == "permission_request" and self.is_caller_app(s.data) \
+                    and not self._dialog_follows(s):
+                asks.append(self._ask(s.seq, s.t, self._suppressed_group(s), "suppressed", prev, asks))
+        return asks
+
+    def _nag_group(self, obs: Obs) -> str | None:
+        named = self.vocab.groups_named(" ".join(obs.text))
+        return next(iter(named)) if len(named) == 1 else None
+
+    def _new_episode(self, prev: Obs | None, obs: Obs) -> bool:
+        if prev is None or prev.kind != obs.kind or (prev.permission or "") != (obs.permission or ""):
+            return True
+        # the same dialog seen again: a new ask only if we answered the previous one (not if we only waited)
+        return any(a.role and a.type != "wait" for a in self.actions_between(prev.seq, obs.seq))
+
+    def _ask(self, seq: int, t: float, group: str, how: str, prev: Obs | None, asks: list[Ask]) -> Ask:
+        trigger = self._trigger(seq, t, group)
+        batch_start = True
+        last = asks[-1] if asks else None
+        between = self.actions_between(last.seq, seq) if last else []
+        if last is not None and prev is not None and prev.seq >= last.seq and self.is_permission_ui(prev) \
+                and all(a.scene == "permission_dialog" for a in between) and how != "nag":
+            # the next dialog of the same requestPermissions() batch: same cause as the first one
+            batch_start = False
+            if trigger is None and last.trigger_seq is not None:
+                trigger = _act(self.by_seq[last.trigger_seq])
+        return Ask(seq, t, group, how, self.launch_index(seq), trigger is not None,
+                   trigger.seq if trigger else None, batch_start)
+
+    def _dialog_follows(self, event: Step) -> bool:
+        nxt = self.action_after(event.seq)
+        for obs in self.observations[bisect.bisect_right(self._obs_seqs, event.seq):]:
+            if (nxt is not None and obs.seq > nxt.seq) or obs.t - event.t > SUPPRESSED_DIALOG_WAIT_S:
+                return False
+            if obs.kind == "permission_dialog":
+                return True
+        return False
+
+    def _suppressed_group(self, event: Step) -> str:
+        for key in ("permission", "permissions"):
+            names = event.data.get(key)
+            names = [names] if isinstance(names, str) else names or []
+            groups = sorted({g for g in (self.vocab.group_of(str(n)) for n in names) if g})
+            if len(groups) == 1:
+                return groups[0]
+        fixed = sorted(g for g, flags in self.permission_flags_before(event.seq).items() if "USER_FIXED" in flags)
+        return fixed[0] if len(fixed) == 1 else "unknown"
+
+    def _launches(self) -> list[Launch]:
+        launches = [Launch(a.seq, a.t, "crawler", a.cold, a.type) for a in self.launch_actions]
+        for s in self.events("proc_start"):
+            if s.data.get("package") != self.package:
+                continue  # other processes of the app (":push") start while it is in use; not a launch
+            act = self.action_before(s.seq)
+            ours = act is not None and act.type in LAUNCH_TYPES and abs(s.t - act.t) <= LAUNCH_ATTRIBUTION_S
+            if not ours:
+                launches.append(Launch(s.seq, s.t, "self", True, str(s.data.get("reason", "") or "unknown")))
+        return sorted(launches, key=lambda launch: launch.seq)
+
+    def in_use_at(self, seq: int) -> bool:
+        """The app was in front at the latest observation before seq and we have not sent it away since."""
+        obs = self.obs_before(seq)
+        if obs is None or not obs.app_in_front:
+            return False
+        return not any(a.type in ("home", "force_stop", "kill_background", "clear_data")
+                       for a in self.actions_between(obs.seq, seq))
+
+
+def _exit_evidence(tl: Timeline, s: Step) -> str | None:
+    data = s.data
+    if s.kind == "event":
+        if data.get("package") != tl.package:
+            return None
+        if data.get("type") == "crash":
+            return "crashed"
+        if data.get("type") in DIED_EVENTS:
+            return "died"
+    elif s.kind == "recovery":
+        return {"died": "died", "crashed": "crashed", "left_app": "backgrounded"}.get(str(data.get("type")))
+    elif s.kind == "observation" and tl.is_away(_obs(s)):
+        return "backgrounded"
+    return None
+
+
+def _obs(s: Step) -> Obs:
+    d = s.data
+    scene = d.get("scene") if isinstance(d.get("scene"), dict) else {}
+    pid = d.get("pid")
+    return Obs(s.seq, s.t, str(d.get("package", "") or ""), str(d.get("activity", "") or ""),
+               pid if isinstance(pid, int) else None, bool(d.get("app_in_front", False)), d.get("png"), scene,
+               str(d.get("state", "") or ""))
+
+
+def _act(s: Step) -> Act:
+    d = s.data
+    target = d.get("target") if isinstance(d.get("target"), dict) else {}
+    return Act(s.seq, s.t, str(d.get("type", "")), str(d.get("role", "") or ""), str(d.get("scene", "") or ""),
+               d.get("permission") or None, d.get("user_like", True) is not False, bool(d.get("cold", False)),
+               str(target.get("text", "") or "")[:200], str(d.get("by", "") or ""))
