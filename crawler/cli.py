@@ -15,7 +15,7 @@ from rich.console import Console
 USER_ERRORS = {
     "DeviceError", "DeviceLost", "BadHierarchy", "InspectError", "NotARun", "NewerSchema", "BrokenChain",
     "ZooError", "UnknownSkin", "UnknownStrategy", "FontsMissing", "UsageError", "BadImage", "OcrUnavailable",
-    "TaxonomyError", "SettingsError", "AdbServerError", "LabError",
+    "TaxonomyError", "SettingsError", "AdbServerError", "LabError", "SkinError",
 }
 EXIT_USER_ERROR = 2
 

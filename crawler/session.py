@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from crawler.android.logcat import LogcatReader
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot

@@ -31,4 +31,4 @@ def make_strategy(name: str, seed: int = 0, replay_actions: list[dict] | None = 
     raise UnknownStrategy(f"{name!r}: unknown strategy (choose from {', '.join(NAMES)})")
 
 
-__all__ = ["Context", "Decision", "History", "Strategy", "Widget", "make_strategy", "NAMES", "UnknownStrategy"]
+__all__ = ["NAMES", "Context", "Decision", "History", "Strategy", "UnknownStrategy", "Widget", "make_strategy"]

@@ -33,7 +33,7 @@ def widgets_of(hierarchy, package: str) -> list[Widget]:
     for w in targets:
         if package and w.package and w.package != package:
             continue
-        label = (w.text or w.content_desc or "").strip()
+        label = (w.label or w.inner_label()).strip()
         if any(bad in label.casefold() for bad in avoided_labels()):
             continue
         base = identity_of(w.resource_id, w.cls, label)

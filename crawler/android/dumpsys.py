@@ -14,8 +14,8 @@ _RESUMED = re.compile(r"(?:mResumedActivity|topResumedActivity|ResumedActivity)[
 _FOCUS = re.compile(r"mCurrentFocus=Window\{\S+ \S+ " + _COMPONENT)
 _FOCUS_PKG_ONLY = re.compile(r"mCurrentFocus=Window\{\S+ \S+ ([A-Za-z0-9_.]{1,200})\}")
 _PERMISSION = re.compile(r"^\s+([A-Za-z0-9_.]{1,200}): granted=(true|false)(?:, flags=\[\s*([A-Z_|0-9 ]*?)\s*\])?\s*$")
-_VERSION_NAME = re.compile(r"^\s+versionName=(.{0,100})$", re.M)
-_VERSION_CODE = re.compile(r"^\s+versionCode=(\d+)", re.M)
+_VERSION_NAME = re.compile(r"^\s+versionName=(.{0,100})$", re.MULTILINE)
+_VERSION_CODE = re.compile(r"^\s+versionCode=(\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)

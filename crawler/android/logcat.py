@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class LogcatReader:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:  # the device may already be gone; closing is best effort
-                pass
+            except OSError as exc:  # the device may already be gone; closing is best effort
+                log.debug("closing the logcat stream: %s", exc)
         if self._thread is not None:
             self._thread.join(timeout=2)

@@ -419,6 +419,11 @@ class AndroidSystem:
         pkg = self.packages.get(package)
         proc = self.processes.get(package)
         perms = pkg.permissions
+        # As on Android, every requestPermissions() starts GrantPermissionsActivity, even when the system then
+        # answers without a dialog (granted already, or USER_FIXED): this START line is what a tool can see.
+        comp = short_component(self.skin.package, self.skin.activity)
+        self.main("ActivityTaskManager", "START u0 {act=android.content.pm.action.REQUEST_PERMISSIONS "
+                                         f"pkg={self.skin.package} cmp={comp}}} from uid {pkg.uid}")
         results: dict[str, bool] = {}
         groups: dict[str, list[str]] = {}
         for perm in permissions:
@@ -465,10 +470,6 @@ class AndroidSystem:
         group, members = request.pending[0]
         request.group = group
         request.window = self._build_dialog(request.package, group)
-        uid = self.packages.get(request.package).uid
-        comp = short_component(self.skin.package, self.skin.activity)
-        self.main("ActivityTaskManager", "START u0 {act=android.content.pm.action.REQUEST_PERMISSIONS "
-                                         f"pkg={self.skin.package} cmp={comp}}} from uid {uid}")
         self.main("GrantPermissionsViewModel", f"Showing {group} dialog for {request.package}: {','.join(members)}")
 
     def current_request(self, package: str) -> PermissionRequest | None:
