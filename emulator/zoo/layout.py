@@ -516,7 +516,7 @@ def _alert(b: _Builder, d: m.Dialog, state: ViewState) -> Layout:
         kids.append(ViewNode(cls="android.widget.CheckBox", bounds=(x1 + pad, y + 8, x2 - pad, y + 72),
                              text=fit(d.checkbox.text, 26, inner - 56), resource_id=b.rid("cb_agree"), checkable=True,
                              checked=checked, clickable=True, focusable=True, key=key,
-                             style=Style(size=26, color="#3c4043", icon="check" if checked else None)))
+                             style=Style(size=26, color="#3c4043")))
         y += check_h
     y += 8
     if stacked:

@@ -43,7 +43,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Text = Annotated[str, Field(max_length=MAX_TEXT)]
+def _as_text(value: Any) -> Any:
+    """`value: 4.6` and `text: 2024` are text on a screen: YAML's numbers are taken as written."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+Text = Annotated[str, BeforeValidator(_as_text), Field(max_length=MAX_TEXT)]
 WidgetId = Annotated[str, Field(pattern=ID)]
 
 # ---------------------------------------------------------------------------------------------------- actions
