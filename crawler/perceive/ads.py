@@ -138,7 +138,7 @@ def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, c
     lex = ad_lexicon()
     actions = {"close": control(ctx, close)}
     cta = next((ctx.target_of(c) for c in cues if ctx.target_of(c) is not close
-                and (ctx.target_of(c).clickable) and not lex.close_texts.matches(ctx.form(c))), None)
+                and ctx.tappable(ctx.target_of(c)) and not lex.close_texts.matches(ctx.form(c))), None)
     if cta is not None:
         actions["cta"] = control(ctx, cta)
     bounds = tuple(card.bounds) if card is not None else dialog_bounds(ctx, [close, *cues])

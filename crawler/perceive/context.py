@@ -54,9 +54,14 @@ class Context:
     def visible(self, w: Widget) -> bool:
         return w.area > 0 and area(intersect(w.bounds, self.screen)) > 0
 
+    @staticmethod
+    def tappable(w: Widget) -> bool:
+        """Clickable in the hierarchy; an OCR line is assumed tappable (pixels do not say), yet not "clickable",
+        so that it still reads as a title or a message."""
+        return (w.clickable or w.long_clickable or w.source != "hierarchy") and w.enabled
+
     def targets(self, window: Window | None = None) -> list[Widget]:
-        return [w for w in self.widgets(window)
-                if (w.clickable or w.long_clickable) and w.enabled and self.visible(w)]
+        return [w for w in self.widgets(window) if self.tappable(w) and self.visible(w)]
 
     def target_of(self, w: Widget) -> Widget:
         """The clickable widget a tap on `w` reaches (itself when nothing around it is clickable)."""
@@ -90,7 +95,7 @@ class Context:
     def lines(self) -> list[str]:
         out: list[str] = []
         for w in self.widgets():
-            if not w.label or w.area == 0:
+            if not w.label or not self.visible(w):
                 continue
             line = clean(w.label, MAX_LINE_CHARS)
             if line and (not out or out[-1] != line):
@@ -168,12 +173,13 @@ def dialog_bounds(ctx: Context, widgets: list[Widget]) -> Bounds | None:
 
 
 def choices(ctx: Context, targets: list[Widget], table, max_chars: int) -> dict[str, Widget]:
-    """role -> the first button-like target whose label the role table recognises."""
+    """role -> the button-like target whose label the role table recognises; of several, the shortest label
+    (a bare "同意" button rather than a "请阅读并同意后使用" line read by OCR)."""
     found: dict[str, Widget] = {}
     for w in targets:
         if not ctx.button_like(w, max_chars):
             continue
         role = table.role_of(ctx.form(w))
-        if role is not None:
-            found.setdefault(role, w)
+        if role is not None and (role not in found or len(ctx.form(w)) < len(ctx.form(found[role]))):
+            found[role] = w
     return found

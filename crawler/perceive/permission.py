@@ -95,7 +95,7 @@ def _detect_window(ctx: Context, window: Window, lex: PermissionLexicon) -> Scen
     for w in widgets:
         if w.checkable and w.area > 0:
             checkables.append(w)
-        if not (w.clickable and w.enabled and w.area > 0) or w in by_id.values():
+        if not (ctx.tappable(w) and w.area > 0) or w in by_id.values():
             continue
         role = _text_role(ctx, w, lex)
         if role is not None:

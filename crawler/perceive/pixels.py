@@ -89,7 +89,7 @@ def ocr_window(ctx: Context, png: bytes, ocr: Any, regions: list[Bounds]) -> Ocr
         score = float(getattr(line, "score", 1.0) or 0.0)
         if not text.strip() or bounds is None or score < MIN_SCORE or not _inside(bounds, regions):
             continue
-        root.children.append(Widget(text=text, cls="ocr.TextLine", package=package, clickable=True, bounds=bounds,
+        root.children.append(Widget(text=text, cls="ocr.TextLine", package=package, bounds=bounds,
                                     depth=2, parent=root, source="ocr"))
         scores.append(score)
     dialog, crosses = _vision(png, regions)

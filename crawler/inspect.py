@@ -1,0 +1,115 @@
+"""`naysayer inspect`: say what is on one screen (a hierarchy dump and/or a screenshot), for a human or as JSON."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+from crawler.perceive import perceive
+from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, clean, parse_hierarchy
+
+MAX_PNG_BYTES = 32 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class InspectError(ValueError):
+    """An input file of `naysayer inspect` is missing, unreadable or unusable."""
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InspectError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise InspectError(f"{path}: not a file")
+    if size > limit:
+        raise InspectError(f"{path}: {what} too large ({size} bytes, limit {limit})")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+
+
+def _png_screen(png: bytes) -> tuple[int, int, int, int]:
+    """The screen size from the PNG header (no decoding)."""
+    if png[:8] == PNG_MAGIC and len(png) >= 24:
+        width, height = struct.unpack(">II", png[16:24])
+        if 0 < width < 20000 and 0 < height < 20000:
+            return (0, 0, width, height)
+    return DEFAULT_SCREEN
+
+
+def _ocr_engine() -> Any:
+    try:
+        from crawler.perceive.ocr import OcrEngine
+    except ImportError as exc:
+        raise InspectError(f"OCR is not available: {exc}") from None
+    return OcrEngine()
+
+
+def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool = True) -> dict[str, Any]:
+    """The scene on one screen: {"scene", "permission", "actions": {role: {"bounds", "text"}}, "text", "source",
+    "confidence", ...}. Raises InspectError naming the input and what is wrong."""
+    if xml_path is None and png_path is None:
+        raise InspectError("inspect needs a hierarchy dump and/or a screenshot")
+    png = _read(Path(png_path), MAX_PNG_BYTES, "screenshot") if png_path is not None else None
+    if png is not None and png[:8] != PNG_MAGIC:
+        raise InspectError(f"{png_path}: not a PNG file")
+    if xml_path is not None:
+        data = _read(Path(xml_path), MAX_BYTES, "hierarchy")
+        try:
+            hierarchy = parse_hierarchy(data)
+        except BadHierarchy as exc:
+            raise InspectError(f"{xml_path}: {exc}") from None
+    else:
+        hierarchy = Hierarchy.empty(_png_screen(png) if png is not None else DEFAULT_SCREEN)
+    ocr = _ocr_engine() if (use_ocr and png is not None) else None
+    scene = perceive(hierarchy, png if ocr is not None else None, ocr)
+    return {
+        "scene": scene.kind,
+        "package": scene.package,
+        "permission": scene.permission,
+        "actions": {role: {"bounds": list(c.bounds), "text": c.text, "resource_id": c.resource_id}
+                    for role, c in scene.actions.items()},
+        "checkboxes": [{"bounds": list(b.bounds), "text": b.text, "checked": b.checked} for b in scene.checkboxes],
+        "countdown": scene.countdown,
+        "dialog_bounds": list(scene.dialog_bounds) if scene.dialog_bounds else None,
+        "text": scene.text,
+        "source": scene.source,
+        "confidence": scene.confidence,
+    }
+
+
+def _show(text: str, limit: int = 120) -> str:
+    """App text for a terminal: control and format characters already dropped by clean(); quoted, cut."""
+    text = clean(text, limit)
+    return repr(text) if text else "''"
+
+
+def format_inspection(d: dict[str, Any]) -> str:
+    lines = [f"scene:      {d['scene']}  (confidence {d['confidence']:.2f}, from {d['source']})"]
+    if d.get("package"):
+        lines.append(f"package:    {_show(d['package'], 200)}")
+    if d.get("permission"):
+        lines.append(f"permission: {d['permission']}")
+    if d.get("countdown") is not None:
+        lines.append(f"countdown:  {d['countdown']} s")
+    if d.get("dialog_bounds"):
+        lines.append(f"dialog:     {d['dialog_bounds']}")
+    if d["actions"]:
+        lines.append("actions:")
+        for role, a in d["actions"].items():
+            lines.append(f"  {role:<18} {_show(a['text'], 60):<40} at {a['bounds']}")
+    for box in d.get("checkboxes", []):
+        mark = "x" if box["checked"] else " "
+        lines.append(f"  [{mark}] {_show(box['text'], 80)} at {box['bounds']}")
+    if d["text"]:
+        lines.append(f"text ({len(d['text'])} lines):")
+        lines.extend(f"  {_show(t)}" for t in d["text"][:40])
+        if len(d["text"]) > 40:
+            lines.append(f"  ... {len(d['text']) - 40} more")
+    return "\n".join(lines)
