@@ -184,11 +184,17 @@ def _toolbar(b: _Builder, bar: m.Toolbar, y: int) -> ViewNode:
         right -= w
         key = b.target(b.key("toolbar", action.id), "actions", action.on_tap)
         desc = b.s["icons"].get(action.icon or "", "")
+        glyph = []
+        if action.icon:
+            cx, cy = right + w // 2, y + TOOLBAR // 2
+            glyph = [ViewNode(cls="android.widget.ImageView", bounds=(cx - 22, cy - 22, cx + 22, cy + 22),
+                              style=Style(icon=_glyph(action.icon), color=theme.on_primary, border=theme.on_primary,
+                                          radius=22))]
         children.append(ViewNode(
             cls="android.widget.ImageButton" if action.icon else "android.widget.TextView",
             bounds=(right, y, right + w, y + TOOLBAR), text="" if action.icon else fit(action.text, 28, w - 16),
             content_desc=desc, resource_id=b.rid(action.id), clickable=True, focusable=True, key=key,
-            style=Style(icon=_glyph(action.icon), color=theme.on_primary, size=28, align="center")))
+            children=glyph, style=Style(color=theme.on_primary, size=28, align="center")))
     if bar.title:
         left = x + (0 if bar.back else 32)
         children.append(b.text((left, y, max(left + 1, right - 8), y + TOOLBAR),
@@ -199,7 +205,8 @@ def _toolbar(b: _Builder, bar: m.Toolbar, y: int) -> ViewNode:
 
 
 def _glyph(icon: str | None) -> str | None:
-    return {"close": "x", None: None}.get(icon, "image") if icon else None
+    """The renderer draws a few glyphs; other icons become a plain outlined dot."""
+    return {"close": "x", "share": "back"}.get(icon or "", None)
 
 
 def _tab_bar(b: _Builder, tabs: list[m.Tab], current: str, y: int) -> ViewNode:
@@ -263,7 +270,8 @@ def _widget(b: _Builder, w, wkey: str, y: int, bottom: int, state: ViewState) ->
             return None, 0, True
         colour = w.color or "#dfe3e8"
         children = [ViewNode(cls="android.widget.ImageView", bounds=(x1, y, x2, y + h), content_desc=w.text,
-                             resource_id=b.rid(w.id), style=Style(background=colour, radius=16, icon="image"))]
+                             resource_id=b.rid(w.id),
+                             style=Style(background=colour, radius=16, icon=None if w.text else "image"))]
         if w.text:
             children.append(b.text((x1, y + h // 2 - 40, x2, y + h // 2 + 40), fit(w.text, 44, inner), size=44,
                                    bold=True, align="center", color=_contrast(colour)))
@@ -500,7 +508,7 @@ def _alert(b: _Builder, d: m.Dialog, state: ViewState) -> Layout:
     if d.links:
         lx = x1 + pad
         for i, link in enumerate(d.links):
-            lw = min(text_width(link.text, 28) + 8, x2 - pad - lx)
+            lw = min(int(text_width(link.text, 28) * 1.15) + 16, x2 - pad - lx)
             if lw <= 40:
                 break
             actions = [m.Goto(goto=link.goto)] if link.goto else []
@@ -562,8 +570,7 @@ def _ad(b: _Builder, d: m.Dialog, state: ViewState) -> Layout:
     y1, y2 = 360, 1080
     kids: list[ViewNode] = []
     kids.append(ViewNode(cls="android.widget.ImageView", bounds=(x1, y1, x2, y2), content_desc=d.title,
-                         resource_id=b.rid("iv_ad_image"), style=Style(background=b.theme.accent, radius=24,
-                                                                       icon="image")))
+                         resource_id=b.rid("iv_ad_image"), style=Style(background=b.theme.accent, radius=24)))
     if d.title:
         kids.append(b.text((x1 + 32, y1 + 60, x2 - 32, y1 + 130), fit(d.title, 40, x2 - x1 - 64), size=40, bold=True,
                            align="center", color="#ffffff", rid=b.rid("tv_ad_title")))
@@ -612,7 +619,7 @@ def _splash_ad(b: _Builder, d: m.Dialog, state: ViewState) -> Layout:
     img_bottom = HEIGHT - brand_h
     kids: list[ViewNode] = [
         ViewNode(cls="android.widget.ImageView", bounds=(0, STATUS_BAR, WIDTH, img_bottom),
-                 resource_id=b.rid("splash_ad_image"), style=Style(background=theme.accent, icon="image")),
+                 resource_id=b.rid("splash_ad_image"), style=Style(background=theme.accent)),
     ]
     if d.title:
         kids.append(b.text((48, 300, WIDTH - 48, 380), fit(d.title, 44, WIDTH - 96), size=44, bold=True,
@@ -664,8 +671,9 @@ def toast_window(package: str, text: str) -> Window:
     text = " ".join(text.split())[:80]
     w = min(WIDTH - 80, text_width(text, 28) + 64)
     x1 = (WIDTH - w) // 2
-    node = ViewNode(cls="android.widget.TextView", bounds=(x1, HEIGHT - 260, x1 + w, HEIGHT - 180),
-                    text=fit(text, 28, w - 48),
+    lines = min(2, wrap_lines(text, 28, w - 48))  # a toast wraps to two lines, as Android's does
+    node = ViewNode(cls="android.widget.TextView", bounds=(x1, HEIGHT - 220 - 42 * lines, x1 + w, HEIGHT - 180),
+                    text=clip_lines(text, 28, w - 48, 2),
                     style=Style(background="#3c4043", color="#ffffff", radius=40, size=28, align="center"))
     root = ViewNode(cls="android.widget.FrameLayout", bounds=node.bounds, children=[node])
     return Window(package, "", root, title="Toast")

@@ -344,3 +344,155 @@ def test_every_app_starts_and_draws_its_first_screen(app):
     windows = runtime.windows()
     assert windows and windows[0].package == app.manifest.package
     assert texts(windows)
+
+
+# ------------------------------------------------------------------ shipped apps under the deny-first crawler's moves
+
+
+def app_named(file: str):
+    return load_app(APPS / file)
+
+
+def test_map_app_traps_a_denial_in_a_settings_or_exit_dialog_that_returns():
+    host, runtime = start(app_named("map_refusal_loop.yaml"))
+    host.answer(grant=False)
+    assert "去设置" in texts(runtime.windows()) and "退出" in texts(runtime.windows())
+    assert runtime.back() is True and "去设置" in texts(runtime.windows())  # back does not get rid of it
+    tap_text(runtime, "去设置")
+    assert host.called("open_settings")
+    runtime.on_foreground(False)
+    runtime.on_foreground(True)
+    assert "需要定位权限" in texts(runtime.windows())
+
+
+def test_shop_pop_up_returns_twenty_seconds_after_it_was_closed():
+    host, runtime = start(app_named("shop_popup.yaml"))
+    host.advance(2)
+    runtime.tap("promo/close")
+    assert "188元 新人红包" not in texts(runtime.windows())
+    host.advance(19)
+    assert "188元 新人红包" not in texts(runtime.windows())
+    host.advance(1)
+    assert "188元 新人红包" in texts(runtime.windows())
+
+
+def test_notes_ad_close_appears_only_after_five_seconds_and_the_ad_stays_closed():
+    host, runtime = start(app_named("notes_close_countdown.yaml"))
+    host.advance(1)
+    assert "5s" in texts(runtime.windows())
+    assert "interstitial/close" not in {n.key for w in runtime.windows() for n in w.root.walk() if n.clickable}
+    host.advance(5)
+    runtime.tap(key_of(runtime.windows(), "Close"))
+    host.advance(120)
+    assert "Summer Sale" not in texts(runtime.windows())
+
+
+def test_novel_splash_ad_has_no_skip_and_ends_after_six_seconds():
+    host, runtime = start(app_named("novel_splash_no_skip.yaml"))
+    ad = runtime.windows()[-1]
+    assert not [n for n in ad.root.walk() if n.clickable]
+    host.advance(5.9)
+    assert "家电焕新 至高立减2000元" in texts(runtime.windows())
+    host.advance(0.2)
+    assert runtime.activity() == "com.example.shuxiang.novel.MainActivity"
+
+
+def test_video_splash_skip_works_at_once_and_storage_is_asked_every_thirty_seconds():
+    host, runtime = start(app_named("video_reprompt.yaml"))
+    assert "跳过 3" in texts(runtime.windows())
+    tap_text(runtime, "跳过 3")
+    assert runtime.activity().endswith(".main.HomeActivity")
+    host.answer(grant=False)
+    host.advance(61)
+    assert len(host.called("request")) == 3
+
+
+def test_cleaner_opens_the_app_store_five_seconds_after_start():
+    host, _runtime = start(app_named("cleaner_associated_launch.yaml"))
+    host.advance(4.9)
+    assert not host.called("start_app")
+    host.advance(0.2)
+    assert host.called("start_app")[0][1] == "com.example.appstore"
+
+
+def test_bank_asks_for_the_phone_before_its_consent_and_refusal_leads_to_guest_mode():
+    host, runtime = start(app_named("bank_before_consent.yaml"))
+    assert host.called("request") and "个人信息保护提示" not in texts(runtime.windows())
+    host.answer(grant=False)
+    assert "个人信息保护提示" in texts(runtime.windows())
+    tap_text(runtime, "不同意")
+    assert "当前为游客模式" in texts(runtime.windows())
+    host2, _runtime2 = start(app_named("bank_before_consent.yaml"), RecordingHost("com.example.anxin.bank",
+                                                                                 host.storage))
+    assert not host2.called("request")  # asked once per install
+
+
+def test_game_notice_offers_only_an_accept_button_and_its_text_is_pixel_only():
+    _host, runtime = start(app_named("game_no_refuse.yaml"))
+    notice = runtime.windows()[-1]
+    buttons = [n.text for n in notice.root.walk() if n.clickable]
+    assert buttons == ["我知道了"]
+    assert any(n.pixel_only for n in notice.root.walk())
+
+
+def test_ride_app_goes_to_the_background_a_second_after_the_denial():
+    host, _runtime = start(app_named("ride_quit_background.yaml"))
+    host.answer(grant=False)
+    host.advance(1)
+    assert host.called("move_to_back") and not host.called("finish")
+
+
+def test_step_counter_asks_again_each_time_today_is_shown():
+    host, runtime = start(app_named("fitness_reprompt.yaml"))
+    host.answer(grant=False)
+    tap_text(runtime, "History")
+    tap_text(runtime, "Today")
+    assert len(host.called("request")) == 2
+
+
+def test_parcel_tracker_starts_in_the_background_without_a_window():
+    app = app_named("parcel_self_start.yaml")
+    assert app.manifest.self_starts[0].every == 600
+    host, runtime = start(app, reason="broadcast")
+    assert runtime.windows() == []
+    assert host.called("log")
+
+
+def test_clean_news_app_offers_browse_only_and_asks_location_only_from_the_local_channel():
+    host, runtime = start(app_named("news_clean_consent.yaml"))
+    tap_text(runtime, "不同意")
+    assert "当前为仅浏览模式" in texts(runtime.windows())
+    assert not host.called("finish") and not host.called("request")
+    host, runtime = start(app_named("news_clean_consent.yaml"))
+    tap_text(runtime, "同意")
+    host.advance(120)
+    assert not host.called("request")
+    tap_text(runtime, "本地")
+    assert "获取位置信息" in texts(runtime.windows())
+    tap_text(runtime, "继续")
+    host.answer(grant=False)
+    assert runtime.windows()[0].activity.endswith(".MainActivity") and not host.called("finish")
+
+
+def test_polite_scanner_explains_before_asking_and_keeps_working_after_denial():
+    host, runtime = start(app_named("camera_polite.yaml"))
+    host.advance(300)
+    assert not host.called("request")
+    tap_text(runtime, "Scan a document")
+    assert "Camera access" in texts(runtime.windows())
+    tap_text(runtime, "Continue")
+    host.answer(grant=False)
+    assert "You can still import scans from your gallery." in texts(runtime.windows())
+    tap_text(runtime, "Import from gallery")
+    assert runtime.activity() == "com.example.scanly.DocumentsActivity"
+
+
+def test_consent_checkbox_gates_the_primary_button():
+    text = CONSENT_APP.replace("    title: 温馨提示\n", "    title: 温馨提示\n    checkbox: {text: 我已阅读并同意}\n", 1)
+    _host, runtime = start(make(text))
+    tap_text(runtime, "同意")
+    assert "温馨提示" in texts(runtime.windows())
+    assert "请先阅读并勾选同意协议" in texts(runtime.windows())
+    tap_text(runtime, "我已阅读并同意")
+    tap_text(runtime, "同意")
+    assert "温馨提示" not in texts(runtime.windows())
