@@ -60,13 +60,17 @@ def no_purpose_explained(ctx: Context) -> list[Finding]:
             continue
         dialog = dialogs[ask.seq]
         before = _context_screen(tl, ask.seq)
+        launch = next((a for a in reversed(tl.launch_actions) if a.seq < ask.seq), None)
+        if before is not None and (tl.is_away(before) or (launch is not None and before.seq < launch.seq)):
+            before = None  # the screen before belongs to another app or an earlier launch: the app showed nothing
         if _explains(tl, dialog, ask.group) or _explains(tl, before, ask.group):
             continue
         reported.add(ask.group)
         seen = (before.text if before else [])[:LINES] + dialog.text[:LINES]
         text_seen = [" ".join(line.split())[:LINE_LIMIT] for line in seen]
-        # a previous screen with no text at all may be drawn in pixels only: what it says is unknown
-        confidence = 0.8 if before is not None and before.text else 0.45
+        # the dialog as the app's first screen: nothing explained it. A previous screen with no text at all may be
+        # drawn in pixels only: what it says is unknown, so that case stays below the default confidence floor
+        confidence = 0.7 if before is None else 0.8 if before.text else 0.45
         steps = ([before.seq] if before else []) + [ask.seq]
         findings.append(ctx.finding(kind, ask.seq, steps, {"permission": ask.group, "text_seen": text_seen},
                                     confidence))

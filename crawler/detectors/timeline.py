@@ -23,7 +23,7 @@ FEATURE_TYPES = ("tap", "long_tap", "text", "swipe")
 LAUNCH_TYPES = ("launch", "relaunch")
 DIED_EVENTS = ("proc_died", "app_died", "kill")
 DIALOG_ROLES = frozenset(ACTION_ROLES) | {"consent_checkbox"}
-SUPPRESSED_DIALOG_WAIT_S = 3.0  # a request followed by no dialog within this (and before our next action) was silent
+DIALOG_LAG_S = 0.5  # a dialog observed this little before the request's logcat line is still that request's dialog
 LAUNCH_ATTRIBUTION_S = 10.0  # a proc_start this soon after our launch action is that launch's process
 
 
@@ -158,7 +158,7 @@ class Timeline:
         self._act_seqs = [a.seq for a in self.actions]
         self.app_uids = self._app_uids()
         self.launchers = set(self.vocab.launchers) | self._inferred_launchers()
-        self.launch_actions = [a for a in self.actions if a.type in LAUNCH_TYPES]
+        self.launch_actions = self._launch_actions()
         self.denials = self._denials()
         self.asks = self._asks()
         self.launches = self._launches()
@@ -298,6 +298,19 @@ class Timeline:
                     found.add(obs.package)
         return found
 
+    def _launch_actions(self) -> list[Act]:
+        """Our launches. A strategy's `relaunch` decision is recorded, then the launch it performs: count one."""
+        launches = []
+        for act in self.actions:
+            if act.type not in LAUNCH_TYPES:
+                continue
+            if act.type == "relaunch":
+                nxt = self.action_after(act.seq)
+                if nxt is not None and nxt.type == "launch":
+                    continue
+            launches.append(act)
+        return launches
+
     def _denials(self) -> list[Denial]:
         denials = []
         for act in self.actions:
@@ -361,9 +374,14 @@ class Timeline:
                    trigger.seq if trigger else None, batch_start)
 
     def _dialog_follows(self, event: Step) -> bool:
-        nxt = self.action_after(event.seq)
+        """Did the request bring up a system dialog? The next observation before our next action shows one, or
+        (logcat lagging behind the screen) the observation just before the event already did, shown after it."""
+        before, nxt = self.obs_before(event.seq), self.action_after(event.seq)
+        if before is not None and before.kind == "permission_dialog" and before.t >= event.t - DIALOG_LAG_S \
+                and not self.actions_between(before.seq, event.seq):
+            return True
         for obs in self.observations[bisect.bisect_right(self._obs_seqs, event.seq):]:
-            if (nxt is not None and obs.seq > nxt.seq) or obs.t - event.t > SUPPRESSED_DIALOG_WAIT_S:
+            if nxt is not None and obs.seq > nxt.seq and nxt.type != "wait":
                 return False
             if obs.kind == "permission_dialog":
                 return True

@@ -80,3 +80,12 @@ def test_screen_drawn_in_pixels_only_is_not_reported():
     b.dialog("location")
     b.deny("location")
     assert by_kind(b.build(), "no_purpose_explained") == []
+
+
+def test_dialog_as_the_first_thing_after_launch_is_unexplained():
+    b = TraceBuilder()
+    b.launch()
+    b.dialog("location")
+    b.deny("location")
+    [f] = by_kind(b.build(), "no_purpose_explained")
+    assert f.metrics["permission"] == "location"

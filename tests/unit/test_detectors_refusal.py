@@ -206,3 +206,29 @@ def test_next_dialog_of_the_same_batch_is_not_unrelated():
     b.deny("camera")
     b.screen()
     assert "unrelated_prompt_after_refusal" not in kinds(b.build())
+
+
+def test_request_whose_dialog_is_seen_only_after_the_watch_window_is_counted_once():
+    """The session only records changed screens while it watches after a denial: an immediate identical re-ask
+    shows as a logcat request now and the same dialog recorded ten seconds later. One ask, not a suppressed one."""
+    b = started()
+    b.dialog("camera")
+    b.deny("camera")
+    b.permission_request(dt=0.2)
+    b.dialog("camera", dt=10)
+    b.deny("camera", dont_ask=True)
+    b.screen()
+    f = only(b.build(), "reprompt_after_refusal")
+    assert (f.metrics["count"], f.metrics["system_dialogs"], f.metrics["suppressed"]) == (1, 1, 0)
+
+
+def test_strategy_relaunch_and_the_launch_it_performs_are_one_launch():
+    b = started()
+    b.dialog("location")
+    b.deny("location")
+    b.screen(dt=1)
+    b.act("relaunch")
+    b.launch(cold=False)
+    b.dialog("location")
+    b.deny("location")
+    assert only(b.build(), "reprompt_after_refusal").metrics["per_launch"] == {"2": 1}
