@@ -27,7 +27,6 @@ class BadHierarchy(ValueError):
     """The hierarchy dump is empty, truncated, malformed, hostile or too large."""
 
 
-_BOUNDS = re.compile(r"^\[(-?\d{1,6}),(-?\d{1,6})\]\[(-?\d{1,6}),(-?\d{1,6})\]$")
 _DECLARATIONS = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _QUOTES = str.maketrans({
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -55,10 +54,18 @@ def normalize(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def parse_bounds(value: str) -> Bounds:
-    m = _BOUNDS.match(value or "")
-    if not m:
+    """"[x1,y1][x2,y2]" -> (x1, y1, x2, y2); anything else (or absurd numbers) -> (0, 0, 0, 0)."""
+    if not value or len(value) > 60 or value[0] != "[" or value[-1] != "]":
         return (0, 0, 0, 0)
-    x1, y1, x2, y2 = (int(g) for g in m.groups())
+    parts = value[1:-1].replace("][", ",").split(",")
+    if len(parts) != 4:
+        return (0, 0, 0, 0)
+    try:
+        x1, y1, x2, y2 = (int(p) for p in parts)
+    except ValueError:
+        return (0, 0, 0, 0)
+    if max(abs(x1), abs(y1), abs(x2), abs(y2)) > 1_000_000:
+        return (0, 0, 0, 0)
     return (x1, y1, x2, y2)
 
 
@@ -196,8 +203,7 @@ _FLAGS = ("checkable", "checked", "clickable", "enabled", "focusable", "focused"
 
 
 def _widget(el, depth: int, parent: Widget | None) -> Widget:
-    a = el.attrib
-    get = a.get
+    get = dict(el.items()).get
     try:
         index = int(get("index", "0") or 0)
     except ValueError:
@@ -263,30 +269,26 @@ def parse_hierarchy(xml: str | bytes) -> Hierarchy:
     else:
         raise BadHierarchy(f"not a uiautomator dump (root element <{str(root.tag)[:40]}>)")
 
-    count = 0
+    widgets: list[Widget] = []
     windows: list[Window] = []
     for wi, top in enumerate(tops):
-        root_widget = _widget(top, 1, None)
-        count += 1
-        windows.append(Window(root=root_widget, index=wi))
-        stack = [(top, root_widget)]
-        while stack:
-            el, widget = stack.pop()
-            kids = [c for c in el if c.tag == "node"]
-            if not kids:
-                continue
-            if widget.depth >= MAX_DEPTH:
+        made: dict = {}  # lxml element -> Widget; iter() yields document order, parents first
+        for el in top.iter("node"):
+            parent = made.get(el.getparent()) if el is not top else None
+            if parent is None and el is not top:
+                continue  # a node under a foreign element: not part of the view tree
+            depth = parent.depth + 1 if parent is not None else 1
+            if depth > MAX_DEPTH:
                 raise BadHierarchy(f"hierarchy nested deeper than {MAX_DEPTH} levels")
-            for child_el in kids:
-                child = _widget(child_el, widget.depth + 1, widget)
-                widget.children.append(child)
-                stack.append((child_el, child))
-            count += len(kids)
-            if count > MAX_NODES:
+            widget = _widget(el, depth, parent)
+            if parent is not None:
+                parent.children.append(widget)
+            made[el] = widget
+            widgets.append(widget)
+            if len(widgets) > MAX_NODES:
                 raise BadHierarchy(f"hierarchy has more than {MAX_NODES} nodes")
-    # Document order (the stack above visits siblings in reverse): re-walk per window, cheap and exact.
-    ordered = [w for win in windows for w in win.root.walk()]
-    return Hierarchy(windows=windows, widgets=ordered, rotation=rotation, screen=_screen_of(windows))
+        windows.append(Window(root=made[top], index=wi))
+    return Hierarchy(windows=windows, widgets=widgets, rotation=rotation, screen=_screen_of(windows))
 
 
 def _screen_of(windows: list[Window]) -> Bounds:

@@ -84,8 +84,11 @@ def _corner_close(ctx: Context, card: Widget) -> Widget | None:
 
 def _prompt(ctx: Context) -> Scene | None:
     lex = ad_lexicon()
-    forms = [(w, ctx.own_form(w)) for w in ctx.widgets() if w.label]
+    forms = None
     for prompt in lex.prompts:
+        if not ctx.mentions(prompt.cues):
+            continue
+        forms = forms or [(w, ctx.own_form(w)) for w in ctx.widgets() if w.label]
         cue = next((w for w, f in forms if not w.clickable and prompt.cues.search(f)), None)
         if cue is None:
             continue
@@ -111,6 +114,8 @@ def _prompt(ctx: Context) -> Scene | None:
 
 def _ad(ctx: Context) -> Scene | None:
     lex = ad_lexicon()
+    if not ctx.mentions(lex.ad_cues):
+        return None
     cue_widgets = [w for w in ctx.widgets() if w.label and lex.ad_cues.search(ctx.own_form(w))]
     if not cue_widgets:
         return None

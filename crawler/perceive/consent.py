@@ -13,6 +13,8 @@ TITLE_CHARS = 40  # a cue in a line this short is a title ("用户协议和隐�
 def cue_widget(ctx: Context) -> tuple[Widget | None, bool]:
     """The first widget naming the privacy policy / terms, and whether it reads as a title."""
     lex = consent_lexicon()
+    if not ctx.mentions(lex.cues):
+        return None, False
     first = None
     for w in ctx.widgets():
         form = ctx.own_form(w)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.perceive.matching import match_form
+from crawler.perceive.matching import form_of_clean
 from crawler.perceive.scene import Bounds, Checkbox, Control
 from crawler.screen import Hierarchy, Widget, Window, area, clean, intersect
 
@@ -32,6 +32,9 @@ class Context:
     screen: Bounds
     _forms: dict[int, str] = field(default_factory=dict)
     _labels: dict[int, str] = field(default_factory=dict)
+    _own: dict[int, str] = field(default_factory=dict)
+    _own_text: dict[int, str] = field(default_factory=dict)
+    _joined: str | None = None
 
     @classmethod
     def of(cls, hierarchy: Hierarchy, extra: list[Window] | None = None) -> Context:
@@ -75,19 +78,44 @@ class Context:
     def label(self, w: Widget) -> str:
         key = id(w)
         if key not in self._labels:
-            self._labels[key] = clean(w.inner_label() if (w.clickable or w.long_clickable) else w.label,
-                                      MAX_LINE_CHARS)
+            self._labels[key] = self.own_text(w) if w.label else clean(w.inner_label(), MAX_LINE_CHARS)
         return self._labels[key]
 
     def form(self, w: Widget) -> str:
         key = id(w)
         if key not in self._forms:
-            self._forms[key] = match_form(self.label(w), MAX_LINE_CHARS)
+            self._forms[key] = self.own_form(w) if w.label else form_of_clean(self.label(w))
         return self._forms[key]
 
+    def own_text(self, w: Widget) -> str:
+        """The widget's own label, cleaned (cached)."""
+        if not w.label:
+            return ""
+        key = id(w)
+        text = self._own_text.get(key)
+        if text is None:
+            text = self._own_text[key] = clean(w.label, MAX_LINE_CHARS)
+        return text
+
     def own_form(self, w: Widget) -> str:
-        """The widget's own label (not its children's) in matching form."""
-        return match_form(w.label, MAX_LINE_CHARS) if w.label else ""
+        """The widget's own label (not its children's) in matching form (cached)."""
+        if not w.label:
+            return ""
+        key = id(w)
+        form = self._own.get(key)
+        if form is None:
+            form = self._own[key] = form_of_clean(self.own_text(w))
+        return form
+
+    @property
+    def joined(self) -> str:
+        """Every label on screen in matching form, one per line: for cheap "is it anywhere?" prefilters."""
+        if self._joined is None:
+            self._joined = "\n".join(self.own_form(w) for w in self.widgets() if w.label)
+        return self._joined
+
+    def mentions(self, *matchers) -> bool:
+        return any(m.maybe_in(self.joined) for m in matchers)
 
     def labelled(self, window: Window | None = None) -> list[Widget]:
         return [w for w in self.widgets(window) if w.label]
@@ -97,7 +125,7 @@ class Context:
         for w in self.widgets():
             if not w.label or not self.visible(w):
                 continue
-            line = clean(w.label, MAX_LINE_CHARS)
+            line = self.own_text(w)
             if line and (not out or out[-1] != line):
                 out.append(line)
             if len(out) >= MAX_LINES:

@@ -27,6 +27,12 @@ def match_form(text: str, limit: int = MAX_TEXT) -> str:
     return _CJK_GAP.sub("", form) if " " in form else form
 
 
+def form_of_clean(text: str) -> str:
+    """match_form of a string already passed through screen.clean()."""
+    form = text.casefold()
+    return _CJK_GAP.sub("", form) if " " in form else form
+
+
 def _negated(text: str, start: int) -> bool:
     if start == 0:
         return False
@@ -55,27 +61,38 @@ class PhraseSet:
             form = match_form(raw)
             if not form:
                 continue
-            piece = re.escape(form)
-            if _LATIN.match(form[0]):
-                piece = r"(?<![a-z0-9])" + piece
-            if _LATIN.match(form[-1]):
-                piece += r"(?![a-z0-9])"
-            parts.append((len(form), piece))
+            parts.append((len(form), re.escape(form)))
         parts.sort(key=lambda p: -p[0])  # longest first: "don't allow" before "allow"
         pattern = re.compile("|".join(p for _, p in parts)) if parts else None
         return cls(phrases=tuple(phrases), exact=frozenset(exact), pattern=pattern)
 
     def search(self, form: str) -> re.Match | None:
-        """The first non-negated hit in `form` (a match_form string)."""
+        """The first non-negated, whole-word hit in `form` (a match_form string). Word boundaries are checked here,
+        not in the regex, so that the pattern stays a plain alternation of literals (fast on long screens)."""
         if self.pattern is None:
             return None
-        for m in self.pattern.finditer(form):
-            if not _negated(form, m.start()):
+        pos, end = 0, len(form)
+        while pos <= end:
+            m = self.pattern.search(form, pos)
+            if m is None:
+                return None
+            start, stop = m.span()
+            hit = m.group()
+            whole = not (_LATIN.match(hit[0]) and start > 0 and _LATIN.match(form[start - 1])) and not (
+                _LATIN.match(hit[-1]) and stop < end and _LATIN.match(form[stop]))
+            if whole and not _negated(form, start):
                 return m
+            pos = start + 1
         return None
 
     def matches(self, form: str) -> bool:
         return form in self.exact or self.search(form) is not None
+
+    def maybe_in(self, joined: str) -> bool:
+        """A cheap screen-level prefilter: False only if no line of `joined` ("\n"-separated forms) can match."""
+        if self.pattern is not None and self.pattern.search(joined):
+            return True
+        return any(f"\n{e}\n" in f"\n{joined}\n" for e in self.exact)
 
 
 @dataclass
@@ -104,10 +121,14 @@ class PatternSet:
     """Regexes from the lexicon, applied to match_form strings (bounded length, simple patterns only)."""
 
     patterns: tuple[re.Pattern, ...]
+    multiline: tuple[re.Pattern, ...]  # the same, with ^/$ at line ends: for the "\n"-joined screen prefilter
 
     @classmethod
     def of(cls, patterns: list[str]) -> PatternSet:
-        return cls(tuple(re.compile(p) for p in patterns))
+        return cls(tuple(re.compile(p) for p in patterns), tuple(re.compile(p, re.MULTILINE) for p in patterns))
 
     def search(self, form: str) -> bool:
         return any(p.search(form) for p in self.patterns)
+
+    def maybe_in(self, joined: str) -> bool:
+        return any(p.search(joined) for p in self.multiline)

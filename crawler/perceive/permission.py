@@ -62,9 +62,18 @@ def _message(ctx: Context, window: Window) -> Widget | None:
     return None
 
 
+def _candidate(ctx: Context, window: Window, lex: PermissionLexicon) -> bool:
+    """Cheap test before the full look: a permission package, a known id, or a permission title on screen."""
+    if window.package in lex.packages or lex.is_system_package(window.package):
+        return True
+    return any(w.resource_id and (w.id_name.casefold() in lex.id_roles) for w in window.widgets())
+
+
 def detect(ctx: Context) -> Scene | None:
     lex = permission_lexicon()
     for window in reversed(ctx.windows):  # the top-most dialog wins
+        if not _candidate(ctx, window, lex):
+            continue
         scene = _detect_window(ctx, window, lex)
         if scene is not None:
             return scene

@@ -12,6 +12,8 @@ from crawler.screen import Widget
 def cue_widget(ctx: Context) -> Widget | None:
     lex = rationale_lexicon()
     perm = permission_lexicon()
+    if not ctx.mentions(lex.cues, lex.cue_patterns, perm.titles):
+        return None
     for w in ctx.widgets():
         form = ctx.own_form(w)
         if not form:

@@ -12,6 +12,8 @@ def detect(ctx: Context) -> Scene | None:
     lex = system_lexicon()
     for window in reversed(ctx.windows):
         system_package = window.package in lex.packages
+        if not system_package:
+            continue
         widgets = list(window.widgets())
         cue = next((w for w in widgets if w.label and not w.clickable and lex.cues.search(ctx.own_form(w))), None)
         # Only the android:id/... dialog ids, or ids in the window's own package, mark a system AlertDialog.
