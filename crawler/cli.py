@@ -15,7 +15,7 @@ from rich.console import Console
 USER_ERRORS = {
     "DeviceError", "DeviceLost", "BadHierarchy", "InspectError", "NotARun", "NewerSchema", "BrokenChain",
     "ZooError", "UnknownSkin", "UnknownStrategy", "FontsMissing", "UsageError", "BadImage", "OcrUnavailable",
-    "TaxonomyError", "SettingsError", "AdbServerError", "LabError", "SkinError",
+    "TaxonomyError", "SettingsError", "AdbServerError", "LabError", "SkinError", "AnalyzeError",
 }
 EXIT_USER_ERROR = 2
 
@@ -115,9 +115,12 @@ def cmd_graph(args) -> int:
 
 # -- findings / analyze / verify ----------------------------------------------------------------------------------
 def cmd_findings(args) -> int:
-    from crawler.detectors.cli_support import findings_json, findings_table, stored_findings
+    from crawler.detectors.cli_support import findings_json, findings_table
+    from crawler.detectors.finding import Finding
+    from crawler.store import RunStore
 
-    findings = stored_findings(Path(args.run))
+    with RunStore.open(Path(args.run)) as store:
+        findings = [Finding.from_json(f) for f in store.findings()]
     if args.json:
         _print_json(findings_json(findings))
     else:

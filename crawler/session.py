@@ -24,6 +24,7 @@ from crawler.perceive.scene import Scene
 from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
 from crawler.store import RunStore
+from crawler.version import TOOL
 from strategies.base import Context, Decision, History, Strategy
 from strategies.widgets import widgets_of
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
 PERMISSION_CONTROLLERS_HINT = "permission"  # the dialog's package names all contain it, on every ROM we know
 SETTINGS_PACKAGE = "com.android.settings"
-TOOL = {"name": "naysayer", "version": "0.1.0"}
 
 
 @dataclass
@@ -43,7 +43,7 @@ class CrawlSettings:
     watch_poll: float = 1.0
     settle_poll: float = 0.3
     settle_max: float = 3.0
-    max_relaunches: int = 4
+    max_relaunches: int = 4  # relaunches after the app itself left; exits we caused do not count
     idle: float = 900.0  # device seconds watched after exploration, app killed, for self-starts
     idle_poll: float = 60.0
     keep_data: bool = False
@@ -90,6 +90,7 @@ class Session:
         self.last_pid: int | None = None
         self.last_permissions: dict | None = None
         self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
+        self.app_exits = 0  # times the app left the foreground by itself (not after our back/home)
 
     # -- recording --------------------------------------------------------------------------------------------
     def _record(self, kind: str, t: float, data: dict) -> int:
@@ -98,6 +99,8 @@ class Session:
     def _drain_events(self) -> None:
         if self.logcat is None:
             return
+        if not self.logcat.sync(lambda marker: self.device.shell(f"log -t naysayer {marker}")) and not self.logcat.error:
+            log.warning("%s: logcat did not catch up in time; some events may be recorded late", self.device.serial)
         for event in self.logcat.drain():
             self._record("event", event.t, event.to_json())
         if self.logcat.error:
@@ -125,7 +128,7 @@ class Session:
                     raise CrawlEnded("error", f"the device keeps returning an unusable hierarchy: {exc}")
                 self.device.wait(1.0)
                 continue
-            key = state_key(snap.xml, "", snap.foreground.package if snap.foreground else "")
+            key = state_key(hierarchy, None, snap.foreground.package if snap.foreground else "")
             if key == previous_key or snap.t - start >= self.settings.settle_max:
                 return snap, hierarchy
             previous_key = key
@@ -136,7 +139,7 @@ class Session:
         png = self.device.screenshot()
         scene = perceive(hierarchy, png, self.ocr)
         fg_package = snap.foreground.package if snap.foreground else ""
-        state = state_key(snap.xml, scene.kind, fg_package)
+        state = state_key(hierarchy, scene, fg_package)
         in_app = fg_package == self.package or (
             scene.kind == "permission_dialog" and PERMISSION_CONTROLLERS_HINT in fg_package
         ) or (scene.kind == "system_dialog" and self.last is not None and self.last.in_app)
@@ -162,7 +165,7 @@ class Session:
         })
         self.last = Observation(seq, snap.t, fg_package, snap.foreground.activity if snap.foreground else "",
                                 snap.pid, scene, state, in_app, widgets)
-        if in_app and fg_package == self.package and not self.history.root_state:
+        if fg_package == self.package and widgets and not self.history.root_state:
             self.history.root_state = state
         return self.last
 
@@ -260,12 +263,18 @@ class Session:
             self.device.back()
             return True
         died = obs.pid is None
+        ours = bool(last_action) and last_action.get("type") in ("back", "home")
         self._record("recovery", obs.t, {
             "type": "died" if died else "left_app",
-            "detail": f"{obs.package or 'nothing'} in front" + (", app process gone" if died else ""),
+            "detail": f"{obs.package or 'nothing'} in front" + (", app process gone" if died else "")
+                      + (" after our back press" if ours else ""),
         })
-        if self.history.launches > self.settings.max_relaunches:
-            raise CrawlEnded("done", f"the app left the foreground again after {self.history.launches} launches")
+        if ours:
+            self.history.exit_states.add(last_action.get("state", ""))
+        else:
+            self.app_exits += 1
+        if self.app_exits > self.settings.max_relaunches:
+            raise CrawlEnded("done", f"the app left the foreground {self.app_exits} times")
         self.launch(cold=died, reason="relaunch after the app " + ("quit" if died else "left the foreground"))
         return True
 
@@ -299,9 +308,11 @@ class Session:
         self.launch(cold=True, reason="first launch")
 
     def _explore(self) -> None:
-        repeats, last_action = 0, None
+        repeats, last_action, before = 0, None, None
         while True:
             obs = self.observe()
+            acted = last_action is not None and last_action["type"] != "wait"
+            repeats = repeats + 1 if acted and obs.state == before else 0
             if obs.t - self.t0 >= self.settings.budget:
                 raise CrawlEnded("budget", f"{self.settings.budget:.0f} s of device time used")
             if self.steps >= self.settings.steps:
@@ -315,7 +326,7 @@ class Session:
                 raise CrawlEnded("done", decision.reason)
             before = obs.state
             self.act(decision, obs)
-            last_action = {"role": decision.role, "type": decision.type}
+            last_action = {"role": decision.role, "type": decision.type, "state": obs.state}
             if obs.scene.kind == "permission_dialog":
                 self._record_permissions(obs.t)
             if decision.role in REFUSAL_ROLES:
@@ -323,7 +334,6 @@ class Session:
                 app_gone = self.last is not None and (self.last.pid is None or not self.last.in_app)
                 if app_gone and obs.scene.kind == "consent_dialog":
                     self.history.consent_refusal_exited = True
-            repeats = repeats + 1 if self.last is not None and self.last.state == before else 0
 
     def _idle(self) -> None:
         """Leave the app as a user would and watch for the process starting by itself."""

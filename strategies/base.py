@@ -53,7 +53,8 @@ class History:
     edges: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))  # state -> widget -> state
     dialog_attempts: Counter = field(default_factory=Counter)  # state -> actions taken on a dialog in that state
     waits_in_state: Counter = field(default_factory=Counter)
-    root_state: str = ""  # the first app screen after the latest launch
+    root_state: str = ""  # the first app screen with widgets after the latest launch
+    exit_states: set[str] = field(default_factory=set)  # screens where our back press left the app
 
     def untried(self, state: str) -> set[str]:
         return self.known[state] - self.tried[state]

@@ -1,5 +1,6 @@
 """Exploration of app screens: every untried widget of a screen before leaving it, then a screen reached from here
-that still has untried widgets, back when nothing is left here, stop when the first screen is exhausted."""
+that still has untried widgets, back when nothing is left here. When nothing is left anywhere reachable, the crawl
+dwells on the app's first screen, watching what the app does by itself (re-prompts, pop-ups) until the budget ends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import random
 from strategies.base import Context, Decision, Widget
 
 SAMPLE_TEXT = "naysayer"
+EMPTY_WAIT = 1.0  # seconds to wait on a screen that offers nothing to tap yet (splash, loading)
+DWELL = 5.0  # seconds per look while dwelling
 
 
 def _tap(widget: Widget, reason: str) -> Decision:
@@ -18,6 +21,8 @@ def _tap(widget: Widget, reason: str) -> Decision:
 
 def screen_first(ctx: Context) -> Decision:
     history = ctx.history
+    if not ctx.widgets:
+        return Decision("wait", seconds=EMPTY_WAIT, reason="wait: nothing to tap on this screen yet")
     for widget in ctx.widgets:
         if widget.identity not in history.tried[ctx.state]:
             history.tried[ctx.state].add(widget.identity)
@@ -26,8 +31,8 @@ def screen_first(ctx: Context) -> Decision:
         target = history.edges[ctx.state].get(widget.identity)
         if target and target != ctx.state and history.untried(target):
             return _tap(widget, "explore: back to a screen with untried widgets")
-    if ctx.state == history.root_state:
-        return Decision("stop", reason="every widget reachable from the first screen has been tried")
+    if ctx.state == history.root_state or ctx.state in history.exit_states:
+        return Decision("wait", seconds=DWELL, reason="dwell: everything here tried; watch what the app does alone")
     return Decision("back", reason="explore: nothing left on this screen")
 
 

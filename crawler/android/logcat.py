@@ -110,6 +110,8 @@ class LogcatReader:
         self._stop = threading.Event()
         self._conn = None
         self._thread: threading.Thread | None = None
+        self._waiting: dict[str, threading.Event] = {}
+        self._syncs = 0
         self.error: str | None = None
 
     def start(self) -> None:
@@ -138,10 +140,29 @@ class LogcatReader:
             *lines, buffer = buffer.split(b"\n")
             if len(buffer) > 65536:  # a line without end: drop it rather than grow without bound
                 buffer = b""
-            parsed = [e for e in (parse_line(raw.decode("utf-8", "replace")) for raw in lines) if e]
-            if parsed:
-                with self._lock:
-                    self._events.extend(parsed)
+            texts = [raw.decode("utf-8", "replace") for raw in lines]
+            parsed = [e for e in map(parse_line, texts) if e]
+            with self._lock:
+                self._events.extend(parsed)
+                if self._waiting:
+                    for text in texts:
+                        for marker in [m for m in self._waiting if m in text]:
+                            self._waiting.pop(marker).set()
+
+    def sync(self, write_marker: Callable[[str], None], timeout: float = 3.0) -> bool:
+        """Make the stream catch up with the device: write a marker line with `write_marker` (the `log` command)
+        and wait until it comes through, so everything logged before it has been read. False on timeout."""
+        self._syncs += 1
+        marker = f"naysayer-sync-{id(self):x}-{self._syncs}"
+        arrived = threading.Event()
+        with self._lock:
+            self._waiting[marker] = arrived
+        write_marker(marker)
+        if arrived.wait(timeout):
+            return True
+        with self._lock:
+            self._waiting.pop(marker, None)
+        return False
 
     def drain(self) -> list[LogEvent]:
         with self._lock:

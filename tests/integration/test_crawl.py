@@ -108,7 +108,10 @@ def test_polite_app_keeps_working_after_denial(sim, tmp_path):
         trace = store.trace()
     denials = [s for s in trace.of("action") if s.data.get("role") in ("deny", "deny_dont_ask")]
     assert denials, "the scan button's camera request was seen and denied"
-    assert not [s for s in trace.of("recovery") if s.data["type"] == "died"]
+    for denial in denials:  # within the watch window after each denial the app stays in front and alive
+        watched = [s for s in trace.after(denial.seq) if s.t - denial.t <= 10][:50]
+        assert not [s for s in watched if s.kind == "event" and s.data["type"] in ("proc_died", "app_died", "crash")]
+        assert all(s.data["app_in_front"] for s in watched if s.kind == "observation")
 
 
 def test_unknown_serial_and_missing_package_are_one_line_errors(sim, adb_server, tmp_path):

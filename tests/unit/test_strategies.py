@@ -82,14 +82,16 @@ def widget(identity):
     return Widget(identity, Control((0, 0, 10, 10), identity))
 
 
-def test_exploration_tries_each_widget_once_then_stops_on_the_first_screen():
+def test_exploration_tries_each_widget_once_then_dwells_on_the_first_screen():
     deny, history = make_strategy("deny"), History()
     history.root_state = "home"
     widgets = [widget("a#1"), widget("b#1")]
     picks = [deny.choose(ctx(Scene("app"), history, "home", widgets)) for _ in range(3)]
     assert [p.widget for p in picks[:2]] == ["a#1", "b#1"]
-    assert picks[2].type == "stop"
-    assert deny.choose(ctx(Scene("app"), history, "detail", [])).type == "back"
+    assert picks[2].type == "wait" and picks[2].reason.startswith("dwell")
+    history.tried["detail"].add("c#1")
+    assert deny.choose(ctx(Scene("app"), history, "detail", [widget("c#1")])).type == "back"
+    assert deny.choose(ctx(Scene("app"), history, "splash", [])).type == "wait"
 
 
 def test_random_is_reproducible_with_a_seed():

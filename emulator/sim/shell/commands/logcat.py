@@ -9,6 +9,7 @@ from emulator.sim.shell.interpreter import CommandSpec, Context
 from emulator.sim.system.logcat import BUFFERS, DEVICE_TZ, LogEntry, format_entry
 
 DEFAULT_BUFFERS = ["main", "system", "crash"]
+SHELL_PID = 1900  # the adb shell's process, as seen by `log`
 LEVELS = "VDIWEFS"
 _FORMATS = {"brief", "process", "tag", "thread", "raw", "time", "threadtime", "long"}
 
@@ -172,4 +173,17 @@ def logcat(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"logcat": CommandSpec(logcat, streaming=True)}
+def log(ctx: Context, args: list[str]) -> int:
+    """Android's `log [-p priority] [-t tag] message`: one line in the main buffer, from the shell (uid 2000)."""
+    priority, tag = "I", "log"
+    while args and args[0] in ("-p", "-t") and len(args) > 1:
+        flag, value = args.pop(0), args.pop(0)
+        if flag == "-p":
+            priority = value[:1].upper() if value[:1].upper() in LEVELS else "I"
+        else:
+            tag = value[:64]
+    ctx.system.main(tag, " ".join(args)[:4000], level=priority, pid=SHELL_PID, uid=2000)
+    return 0
+
+
+COMMANDS = {"logcat": CommandSpec(logcat, streaming=True), "log": CommandSpec(log)}
