@@ -4,8 +4,9 @@
   offers it (Android 10 button, Android 6-9 checkbox then deny), as a user fed up with the question would.
 - Consent: refuse (again on a second-chance dialog). If refusing closed the app, accept on the next launch so the
   rest of the app can be explored; both are recorded. With no refuse option at all, accept (recorded as forced).
-- Rationale / nag: dismiss with not-now; a dialog that offers only settings or exit is a refusal loop: try back,
-  then settings (and come back), then exit.
+- Rationale / nag: an explanation before the first request of its permission is followed through to the system
+  dialog (refused there); a nag is dismissed with not-now; one that offers only settings or exit is a refusal loop:
+  try back, then settings (and come back), then exit.
 - Ads: the real close control; skip on splash ads; wait while a countdown holds the control; back as a last resort.
 - System dialogs (app stopped / not responding): close the app.
 """
@@ -70,6 +71,11 @@ def consent(ctx: Context) -> Decision:
 def rationale(ctx: Context) -> Decision:
     attempts = ctx.history.dialog_attempts
     attempts[ctx.state] += 1
+    group = ctx.scene.permission
+    if group and ctx.history.requests[group] == 0 and attempts[ctx.state] == 1 and (role := _first(ctx, "grant")):
+        # An explanation before the first request: go on to the system dialog and refuse there, which is what
+        # tests how the app takes a refusal.
+        return _tap(ctx, role, f"the app explains {group} before asking: continue, to refuse the system dialog")
     if role := _first(ctx, "not_now", "close"):
         return _tap(ctx, role, "dismiss the app's permission nag")
     if attempts[ctx.state] == 1:

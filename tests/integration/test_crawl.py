@@ -119,9 +119,9 @@ def test_unknown_serial_and_missing_package_are_one_line_errors(sim, adb_server,
     with pytest.raises(DeviceError, match="no such device"):
         AndroidDevice("emulator-1", FastAdbClient(port=adb_server.port))
     with pytest.raises(DeviceError, match="not installed"):
-        crawl_app(serial=device.serial, package="com.absent.app", out=tmp_path, device=device, progress=False,
-                  ocr=False)
-    assert not list(tmp_path.iterdir()), "no run is created for a user error found before the crawl"
+        crawl_app(serial=device.serial, package="com.absent.app", out=tmp_path / "runs", device=device,
+                  progress=False, ocr=False)
+    assert not (tmp_path / "runs").exists(), "no run is created for a user error found before the crawl"
 
 
 def test_unauthorized_device_is_reported(serve_device, adb_server, tmp_path):

@@ -61,6 +61,15 @@ def test_consent_without_refuse_option_is_accepted_and_says_why():
     assert decision.role == "accept" and "no refuse option" in decision.reason
 
 
+def test_explanation_before_the_first_request_is_followed_to_the_system_dialog():
+    history = History()
+    explain = Scene("rationale_dialog", permission="camera",
+                    actions={"grant": Control((0, 0, 1, 1)), "not_now": Control((0, 2, 1, 3))})
+    assert make_strategy("deny").choose(ctx(explain, history, state="explain")).role == "grant"
+    history.requests["camera"] = 1  # once asked and denied, the same dialog is a nag: not now
+    assert make_strategy("deny").choose(ctx(explain, history, state="nag")).role == "not_now"
+
+
 def test_nag_is_dismissed_and_a_refusal_loop_is_escaped():
     history = History()
     nag = Scene("rationale_dialog", actions={"settings": Control((0, 0, 1, 1)), "not_now": Control((0, 2, 1, 3))})
