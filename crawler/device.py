@@ -137,8 +137,8 @@ class AndroidDevice:
             return fn(*args)
         except (adbutils.AdbError, OSError) as exc:
             raise DeviceLost(f"{self.serial}: device lost during {what}: {exc}") from exc
-        except Exception as exc:  # uiautomator2's own errors (HTTPError, RPC errors) end this call, not the run
-            if "device" in str(exc).lower() and "not found" in str(exc).lower():
+        except Exception as exc:  # uiautomator2's own errors (HTTPError, RPC errors)
+            if self.serial not in _device_states(self.client) or _device_states(self.client)[self.serial] != "device":
                 raise DeviceLost(f"{self.serial}: device lost during {what}: {exc}") from exc
             raise DeviceError(f"{self.serial}: {what} failed: {exc}") from exc
 
@@ -231,7 +231,10 @@ class AndroidDevice:
         self._u2_call("swipe", lambda: self.u2.swipe(x1, y1, x2, y2, duration))
 
     def text(self, text: str) -> None:
-        self._u2_call("text", lambda: self.u2.send_keys(text[:500]))
+        """Type into the focused field with `input text` (uiautomator2's send_keys would install its own IME)."""
+        safe = re.sub(r"[^A-Za-z0-9._@-]", "", text)[:200]  # what `input text` passes through every shell intact
+        if safe:
+            self.shell(f"input text {shlex.quote(safe)}")
 
     # -- app control ------------------------------------------------------------------------------------------
     def start(self, package: str) -> None:
