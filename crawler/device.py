@@ -279,7 +279,7 @@ class AndroidDevice:
     # -- logs -------------------------------------------------------------------------------------------------
     def logcat(self, clear: bool = True) -> LogcatReader:
         if clear:
-            self.shell("logcat -c")
+            self.shell("logcat -b events -b main -c")  # plain -c leaves the events buffer alone
         reader = LogcatReader(lambda cmd: self.adb.shell(cmd, stream=True))
         try:
             reader.start()

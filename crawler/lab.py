@@ -1,7 +1,9 @@
-"""Many apps on many devices: a queue of crawl jobs served by a pool of device workers (one thread per device).
+"""Many apps on many devices: crawl jobs served by a pool of device workers (one thread per device).
 
-A worker takes the next app, crawls it and records the outcome; a device that is lost leaves the pool and its job
-goes back to the queue for another device. Results come back in job order, whatever finished first.
+Each device has its own share of the apps (job i goes to device i mod N), so the same apps meet the same devices
+every time and a night's results can be compared with the last; a device that is lost leaves the pool and its
+unfinished jobs spill over to a shared queue that the other devices drain after their own. Results come back in
+job order, whatever finished first.
 """
 
 from __future__ import annotations
@@ -45,20 +47,35 @@ def run_lab(packages: list[str], serials: list[str], out: Path, *, adb_port: int
             max_attempts: int = 2) -> list[JobResult]:
     if not serials:
         raise LabError("no devices to run on")
-    jobs: queue.Queue[Job] = queue.Queue()
+    own: list[queue.Queue[Job]] = [queue.Queue() for _ in serials]
+    spill: queue.Queue[Job] = queue.Queue()
     for i, package in enumerate(packages):
-        jobs.put(Job(i, package))
+        own[i % len(serials)].put(Job(i, package))
     results: dict[int, JobResult] = {}
     lock = threading.Lock()
     options = dict(crawl_options or {})
 
-    def worker(serial: str) -> None:
+    def next_job(mine: queue.Queue[Job]) -> Job | None:
+        for source in (mine, spill):
+            try:
+                return source.get_nowait()
+            except queue.Empty:
+                continue
+        return None
+
+    def give_up(mine: queue.Queue[Job], job: Job) -> None:
+        """This device is gone: its job and its remaining share go to the others."""
+        spill.put(job)
+        while (left := next_job(mine)) is not None and left is not job:
+            spill.put(left)
+
+    def worker(index: int, serial: str) -> None:
         from crawler.device import DeviceLost
 
+        mine = own[index]
         while True:
-            try:
-                job = jobs.get_nowait()
-            except queue.Empty:
+            job = next_job(mine)
+            if job is None:
                 return
             job.attempts += 1
             result = JobResult(job.package, serial)
@@ -67,12 +84,12 @@ def run_lab(packages: list[str], serials: list[str], out: Path, *, adb_port: int
                                              progress=False, **options)
                 result.run, result.end, result.detail = run, end, detail
                 if end == "device_lost" and job.attempts < max_attempts:
-                    jobs.put(job)
                     log.warning("%s lost while crawling %s: job requeued", serial, job.package)
+                    give_up(mine, job)
                     return
             except DeviceLost as exc:
                 if job.attempts < max_attempts:
-                    jobs.put(job)
+                    give_up(mine, job)
                     return
                 result.error = str(exc)
             except Exception as exc:  # one app's failure must not stop the night's work
@@ -83,7 +100,7 @@ def run_lab(packages: list[str], serials: list[str], out: Path, *, adb_port: int
             if on_done:
                 on_done(result)
 
-    threads = [threading.Thread(target=worker, args=(s,), name=f"lab-{s}", daemon=True) for s in serials]
+    threads = [threading.Thread(target=worker, args=(i, s), name=f"lab-{s}", daemon=True) for i, s in enumerate(serials)]
     for t in threads:
         t.start()
     for t in threads:

@@ -31,7 +31,6 @@ from strategies.widgets import widgets_of
 log = logging.getLogger(__name__)
 
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
-PERMISSION_CONTROLLERS_HINT = "permission"  # the dialog's package names all contain it, on every ROM we know
 SETTINGS_PACKAGE = "com.android.settings"
 
 
@@ -102,7 +101,8 @@ class Session:
         if not self.logcat.sync(lambda marker: self.device.shell(f"log -t naysayer {marker}")) and not self.logcat.error:
             log.warning("%s: logcat did not catch up in time; some events may be recorded late", self.device.serial)
         for event in self.logcat.drain():
-            self._record("event", event.t, event.to_json())
+            if event.t >= self.t0:  # lines from before this run (another app's crawl) are not this run's evidence
+                self._record("event", event.t, event.to_json())
         if self.logcat.error:
             raise DeviceLost(f"{self.device.serial}: {self.logcat.error}")
 
@@ -140,9 +140,10 @@ class Session:
         scene = perceive(hierarchy, png, self.ocr)
         fg_package = snap.foreground.package if snap.foreground else ""
         state = state_key(hierarchy, scene, fg_package)
+        # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:
+        # on every ROM the dialog belongs to another package (com.android.permissioncontroller, com.lbe.security.miui...).
         in_app = fg_package == self.package or (
-            scene.kind == "permission_dialog" and PERMISSION_CONTROLLERS_HINT in fg_package
-        ) or (scene.kind == "system_dialog" and self.last is not None and self.last.in_app)
+            scene.kind in ("permission_dialog", "system_dialog") and (self.last is None or self.last.in_app))
         widgets = widgets_of(hierarchy, self.package) if fg_package == self.package else []
         self.history.known[state].update(w.identity for w in widgets)
         if self.pending_edge:

@@ -36,10 +36,12 @@ def widgets_of(hierarchy, package: str) -> list[Widget]:
         label = (w.label or w.inner_label()).strip()
         if any(bad in label.casefold() for bad in avoided_labels()):
             continue
-        base = identity_of(w.resource_id, w.cls, label)
+        editable = "EditText" in w.cls
+        # What we type changes an input's text: its identity is where it is, not what it says.
+        base = identity_of(w.resource_id, w.cls, "" if editable else label)
         seen[base] += 1
         identity = f"{base}#{seen[base]}"
         control = Control(bounds=tuple(w.bounds), text=label[:200], resource_id=w.resource_id, enabled=w.enabled)
         widgets.append(Widget(identity=identity, control=control, cls=w.cls, long_clickable=w.long_clickable,
-                              editable="EditText" in w.cls))
+                              editable=editable))
     return widgets

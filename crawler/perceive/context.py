@@ -149,7 +149,12 @@ class Context:
         return None
 
     def is_dialog_window(self, window: Window) -> bool:
-        return area(window.bounds) < self.screen_area * 0.85
+        """A dialog's own window (smaller than the screen), or an overlay: a window stacked over another window of
+        the same app, as full-screen pop-ups with a dimmed backdrop are drawn."""
+        if area(window.bounds) < self.screen_area * 0.85:
+            return True
+        below = self.windows[: self.windows.index(window)] if window in self.windows else []
+        return any(w.package == window.package for w in below)
 
 
 def control(ctx: Context, w: Widget) -> Control:
