@@ -19,7 +19,9 @@ def _caused_by_crawler(tl: Timeline, act: Act | None, t: float) -> bool:
         return False
     if act.type in CRAWLER_CAUSED_TYPES or act.role in CRAWLER_CAUSED_ROLES or not act.user_like:
         return True
-    return act.is_feature and t - act.t <= tl.user_trigger_window_s
+    # A recent tap explains the other app only if what was tapped asks to leave ("打开微信", "Install"); a switch or
+    # a list row followed by an app store is the app's doing.
+    return act.is_feature and t - act.t <= tl.user_trigger_window_s and tl.vocab.asks_to_leave(act.target_text)
 
 
 def _trigger(act: Act | None) -> str:

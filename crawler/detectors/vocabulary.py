@@ -19,6 +19,7 @@ class Vocabulary:
     purpose_markers: tuple[str, ...]
     consent_checkbox_words: tuple[str, ...]
     landing_activity_words: tuple[str, ...]
+    leave_app_words: tuple[str, ...]
 
     def group_of(self, permission: str) -> str | None:
         """android.permission.CAMERA (or CAMERA) -> camera; None when unknown."""
@@ -41,6 +42,11 @@ class Vocabulary:
         return any(word in lowered for word in self.landing_activity_words)
 
 
+    def asks_to_leave(self, label: str) -> bool:
+        lowered = (label or "").lower()
+        return any(word in lowered for word in self.leave_app_words)
+
+
 def _words(values) -> tuple[str, ...]:
     return tuple(str(v).lower() for v in values or ())
 
@@ -57,4 +63,5 @@ def load_vocabulary() -> Vocabulary:
         purpose_markers=_words(data["purpose_markers"]),
         consent_checkbox_words=_words(data["consent_checkbox_words"]),
         landing_activity_words=_words(data["landing_activity_words"]),
+        leave_app_words=_words(data["leave_app_words"]),
     )

@@ -44,6 +44,17 @@ def test_share_button_tap_opening_another_app_is_the_users_doing():
     assert by_kind(b.build(), "associated_launch") == []
 
 
+def test_app_store_after_a_tap_on_a_switch_is_the_apps_doing():
+    b = TraceBuilder()
+    b.launch()
+    b.screen(["通知栏快捷清理", "开启"])
+    b.tap("开启")  # a settings switch does not ask to open another app
+    b.event("activity_start", package=OTHER, component=f"{OTHER}/.Main", caller_uid=b.uid)
+    b.away(OTHER, activity=".Main")
+    [f] = by_kind(b.build(), "associated_launch")
+    assert f.metrics["target_package"] == OTHER
+
+
 def test_launcher_in_front_is_not_another_app():
     b = TraceBuilder()
     b.launch()
