@@ -6,6 +6,8 @@ the same (close = their dismiss choice, "以后再说" / "暂不开启"; cta = t
 
 from __future__ import annotations
 
+import re
+
 from crawler.perceive.context import Context, choices, common_ancestor, control, dialog_bounds
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.matching import RoleTable, match_form
@@ -13,6 +15,7 @@ from crawler.perceive.scene import Scene
 from crawler.screen import Widget, area
 
 CLOSE_MAX_FRACTION = 0.15  # a close control is at most this wide, as a fraction of the screen width
+COUNTDOWN = re.compile(r"^(?:关闭\s?)?(\d{1,2})\s?(?:s|秒|秒后关闭|秒后可关闭)?$")
 
 
 def centred_card(ctx: Context, b: tuple[int, int, int, int]) -> bool:
@@ -136,6 +139,23 @@ def _ad(ctx: Context) -> Scene | None:
         close = _corner_close(ctx, card)
         if close is not None:
             return _scene(ctx, close, cue_widgets, confidence=0.75, card=card)
+    return _held_ad(ctx, cue_widgets)
+
+
+def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
+    """An ad overlay whose close control is not there yet: only a countdown ("5s", "3 秒") shows where it will be."""
+    for cue in cue_widgets:
+        window = ctx.window_of(cue)
+        if window is None or not ctx.is_dialog_window(window):
+            continue
+        for w in window.widgets():
+            match = COUNTDOWN.match(ctx.own_form(w)) if w.label and not w.clickable else None
+            if match and (w.area <= ctx.screen_area * 0.02):
+                cta = next((ctx.target_of(c) for c in cue_widgets if ctx.window_of(c) is window
+                            and ctx.tappable(ctx.target_of(c))), None)
+                actions = {"cta": control(ctx, cta)} if cta is not None else {}
+                return Scene(kind="ad_popup", package=cue.package, actions=actions, countdown=int(match.group(1)),
+                             confidence=0.8, dialog_bounds=dialog_bounds(ctx, [cue, w]))
     return None
 
 

@@ -54,6 +54,8 @@ EXPECTED = {
     "prompt_app_drawn_en.xml": ("rationale_dialog", "location", {"not_now": "Don't allow", "grant": "Allow"}),
     "ad_popup_zh.xml": ("ad_popup", None, {"close": "", "cta": "立即领取"}),
     "ad_popup_corner.xml": ("ad_popup", None, {"close": "", "cta": "查看详情"}),
+    "ad_overlay_fullscreen_zh.xml": ("ad_popup", None, {"close": "关闭", "cta": "立即领取"}),
+    "ad_overlay_countdown_en.xml": ("ad_popup", None, {"cta": "Shop now"}),
     "prompt_update_zh.xml": ("ad_popup", None, {"close": "以后再说", "cta": "立即更新"}),
     "prompt_notification_zh.xml": ("ad_popup", "notifications", {"close": "暂不开启", "cta": "去开启"}),
     "splash_zh.xml": ("splash_ad", None, {"skip": "跳过 3"}),
@@ -247,3 +249,18 @@ def test_inspect_errors_name_the_input(tmp_path):
     notpng.write_bytes(b"GIF89a")
     with pytest.raises(InspectError, match="not a PNG"):
         inspect_screen(None, notpng, use_ocr=False)
+
+
+def test_full_screen_overlay_ad_is_a_popup_with_its_close():
+    scene = scene_of("ad_overlay_fullscreen_zh.xml")
+    assert scene.kind == "ad_popup"
+    assert scene.actions["close"].resource_id.endswith("iv_close")
+    assert scene.actions["cta"].text == "立即领取"
+
+
+def test_ad_whose_close_is_still_counting_down_is_a_held_popup():
+    scene = scene_of("ad_overlay_countdown_en.xml")
+    assert scene.kind == "ad_popup" and scene.countdown == 5
+    assert "close" not in scene.actions and scene.actions["cta"].text == "Shop now"
+    # the same layout without the overlay window is the app's own screen, not an ad
+    assert scene_of("app_feed_en.xml").kind == "app"
