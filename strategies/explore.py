@@ -10,6 +10,7 @@ from strategies.base import Context, Decision, Widget
 
 SAMPLE_TEXT = "naysayer"
 EMPTY_WAIT = 1.0  # seconds to wait on a screen that offers nothing to tap yet (splash, loading)
+EMPTY_LOOKS = 5  # looks at a screen with nothing to tap before going back (a reader page, a picture)
 DWELL = 5.0  # seconds per look while dwelling
 
 
@@ -22,7 +23,10 @@ def _tap(widget: Widget, reason: str) -> Decision:
 def screen_first(ctx: Context) -> Decision:
     history = ctx.history
     if not ctx.widgets:
-        return Decision("wait", seconds=EMPTY_WAIT, reason="wait: nothing to tap on this screen yet")
+        history.waits_in_state[ctx.state] += 1
+        if history.waits_in_state[ctx.state] <= EMPTY_LOOKS or ctx.state == history.root_state:
+            return Decision("wait", seconds=EMPTY_WAIT, reason="wait: nothing to tap on this screen yet")
+        return Decision("back", reason="explore: nothing to tap here")
     for widget in ctx.widgets:
         if widget.identity not in history.tried[ctx.state]:
             history.tried[ctx.state].add(widget.identity)

@@ -37,6 +37,9 @@ def _excluded_id(id_name: str) -> bool:
     return any(bad in name for bad in ad_lexicon().skip_excluded_ids)
 
 
+SPLASH_MIN_SHARE = 0.6  # a launch ad covers most of the screen
+
+
 def detect(ctx: Context) -> Scene | None:
     lex = ad_lexicon()
     widgets = ctx.widgets()
@@ -53,7 +56,7 @@ def detect(ctx: Context) -> Scene | None:
                 and not lex.skip_excluded_words.search(form) and _small(ctx, w):
             by_text = w
     if by_id is None and by_text is None:
-        return None
+        return _without_skip(ctx)
     screen_forms = [ctx.own_form(w) for w in widgets if w.label]
     if by_id is None:
         # Text alone is weaker: a search history chip can read "跳过广告". Ask for a countdown or an ad context, and
@@ -79,3 +82,15 @@ def detect(ctx: Context) -> Scene | None:
         confidence=confidence,
         dialog_bounds=None,  # a splash covers the screen
     )
+
+
+def _without_skip(ctx: Context) -> Scene | None:
+    """A launch ad that offers no skip at all: a splash container covering the screen that carries an ad label."""
+    lex = ad_lexicon()
+    for w in ctx.widgets():
+        if "splash" not in w.id_name.lower() or w.area < ctx.screen_area * SPLASH_MIN_SHARE:
+            continue
+        labels = [ctx.own_form(x) for x in w.walk() if x.label]
+        if any(lex.ad_cues.search(f) for f in labels if len(f) <= 8):
+            return Scene(kind="splash_ad", package=w.package, actions={}, confidence=0.7, dialog_bounds=None)
+    return None

@@ -101,6 +101,8 @@ def test_exploration_tries_each_widget_once_then_dwells_on_the_first_screen():
     history.tried["detail"].add("c#1")
     assert deny.choose(ctx(Scene("app"), history, "detail", [widget("c#1")])).type == "back"
     assert deny.choose(ctx(Scene("app"), history, "splash", [])).type == "wait"
+    looks = [deny.choose(ctx(Scene("app"), history, "reader", [])).type for _ in range(7)]
+    assert looks[:4] == ["wait"] * 4 and looks[-1] == "back"  # a page with nothing to tap: look, then leave
 
 
 def test_random_is_reproducible_with_a_seed():
