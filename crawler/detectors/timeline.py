@@ -325,10 +325,13 @@ class Timeline:
     def _trigger(self, seq: int, t: float, group: str) -> Act | None:
         """The user's feature action that caused an ask at seq, if the ask came right after one."""
         act = self.action_before(seq)
-        if act is None or not act.is_feature or t - act.t > self.user_trigger_window_s:
+        if act is None or t - act.t > self.user_trigger_window_s:
             return None
-        named = self.vocab.groups_named(act.target_text)
-        if named and group not in named:  # the tapped control names another feature: it does not need this one
+        if act.scene == "rationale_dialog" and act.role == "grant" and act.permission in (group, None, ""):
+            return act  # the user let the app's own explanation go on to the request
+        # Only a control that names the feature (扫一扫 for the camera, 定位 for location...) asks for it: a tab, a
+        # list row or a switch that happens to come before the request does not make it the user's doing.
+        if not act.is_feature or group not in self.vocab.groups_named(act.target_text):
             return None
         return act
 

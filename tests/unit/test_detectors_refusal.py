@@ -169,6 +169,19 @@ def test_request_right_after_the_user_tapped_the_camera_button_is_not_a_reprompt
     assert "reprompt_after_refusal" not in [f.kind for f in found]
 
 
+def test_request_right_after_a_tab_tap_that_names_no_feature_is_a_reprompt():
+    b = started()
+    b.dialog("activity_recognition")
+    b.deny("activity_recognition")
+    b.screen(["Today", "History", "Profile"])
+    b.tap("Today")  # a navigation tab does not ask for the permission: re-asking on every visit is the app's doing
+    b.dialog("activity_recognition", dt=0.4)
+    b.deny("activity_recognition")
+    b.screen()
+    f = only(b.build(), "reprompt_after_refusal")
+    assert f.metrics["count"] >= 1
+
+
 # -- unrelated_prompt_after_refusal ---------------------------------------------------------------------------
 
 def test_other_permission_asked_after_a_denial_without_user_action():
