@@ -18,13 +18,18 @@ TEXT_LIMIT = 60
 EVIDENCE_LIMIT = 40
 
 
+SHORT_LINE = 6  # characters: a close label or a countdown, not what the ad says
+
+
 def _controls(obs: Obs) -> list[dict]:
     return [obs.actions[r] for r in CLOSE_ROLES if r in obs.actions]
 
 
 def _ad_identity(obs: Obs) -> tuple:
-    """The same ad across observations: its text with the countdown digits blanked."""
-    return obs.kind, obs.package, tuple(sorted(re.sub(r"\d+", "#", line) for line in obs.text[:12]))
+    """The same ad across observations: its text with the countdown digits blanked, leaving out the short lines
+    where a countdown turns into its close control ("5s" -> "关闭", "跳过 3" -> "跳过")."""
+    lines = (re.sub(r"\d+", "#", line) for line in obs.text[:16])
+    return obs.kind, obs.package, tuple(sorted(line for line in lines if len(line) > SHORT_LINE))
 
 
 # -- popup_harassment --------------------------------------------------------------------------------------------
@@ -130,6 +135,9 @@ def _gated(episode: AdEpisode) -> list[Obs]:
     for i, obs in enumerate(episode.shown):
         controls = _controls(obs)
         if not controls:
+            # Only a countdown where the control will be, and the control comes later: held by the countdown.
+            if (obs.countdown or 0) > 0 and any(_controls(o) for o in episode.shown[i + 1:]):
+                gated.append(obs)
             continue
         disabled = all(c.get("enabled", True) is False for c in controls)
         tapped_in_vain = i + 1 < len(episode.shown) and any(obs.seq < s < episode.shown[i + 1].seq for s in failed_after)

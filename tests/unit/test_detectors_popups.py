@@ -96,6 +96,22 @@ def test_splash_skip_gated_by_a_countdown():
     assert "splash_ad_no_skip" not in [f.kind for f in found]
 
 
+def test_ad_held_by_a_countdown_before_its_close_appears():
+    """Only "5s" where the close will be; after five seconds a close control appears and works."""
+    b = TraceBuilder()
+    b.launch()
+    for remaining in (5, 4, 3, 2, 1):
+        b.ad(roles=("cta",), text=("Noise-cancelling headphones 40% off", "Ad", f"{remaining}s"), countdown=remaining)
+        b.wait(1)
+    b.ad(roles=("close", "cta"), text=("Noise-cancelling headphones 40% off", "Ad", "Close"))
+    b.tap("Close", role="close", scene="ad_popup")
+    b.screen(["Notes"])
+    found = detect(b.build())
+    [f] = [f for f in found if f.kind == "close_countdown"]
+    assert f.metrics["countdown_s"] == 5
+    assert "splash_ad_no_skip" not in [f.kind for f in found]
+
+
 def test_skip_that_works_at_once_despite_a_countdown_label():
     """跳过 3 is shown, but the first tap closes the ad: countdown 0, no finding."""
     b = TraceBuilder()
