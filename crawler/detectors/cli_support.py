@@ -29,20 +29,14 @@ def analyze_run(run_path: str | Path, settings: Settings | None = None, write: b
         run = store.RunStore.open(path)
     except (store.NotARun, store.NewerSchema) as exc:
         raise AnalyzeError(str(exc)) from None
-    try:
+    with run:
         report = run.verify()
-        if not report.ok:
+        if report.first_bad_seq is not None:  # missing screenshots weaken evidence; a broken chain voids it
             raise AnalyzeError(f"{path}: hash chain broken at step {report.first_bad_seq}: {report.reason}; "
                                "findings not written")
-        trace = run.trace()
-    except store.BrokenChain as exc:
-        raise AnalyzeError(f"{path}: {exc}; findings not written") from None
-    findings = detect(trace, settings)
-    if write:
-        run.write_findings(findings_json(findings))
-    close = getattr(run, "close", None)
-    if callable(close):
-        close()
+        findings = detect(run.trace(), settings)
+        if write:
+            run.write_findings(findings_json(findings))
     return findings
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -170,57 +168,35 @@ def test_table_shows_hostile_app_text_literally():
     assert "首页[/]" in console.export_text()  # markup in app text printed as is, not interpreted
 
 
-class FakeRun:
-    """Stands in for crawler.store.RunStore (being written in parallel) with the agreed method names."""
+def _stored_run(root: Path, trace) -> Path:
+    from crawler.store import RunStore
 
-    def __init__(self, trace, ok=True):
-        self._trace, self.ok, self.written = trace, ok, None
-
-    def verify(self):
-        return types.SimpleNamespace(ok=self.ok, first_bad_seq=None if self.ok else 7, reason="" if self.ok else
-                                     "hash mismatch")
-
-    def trace(self):
-        return self._trace
-
-    def write_findings(self, rows):
-        self.written = rows
+    with RunStore.create(root, "r1") as store:
+        for step in trace.steps:
+            store.append(step.kind, step.t, step.data)
+        return store.path
 
 
-def _fake_store(monkeypatch, run):
-    module = types.ModuleType("crawler.store")
+def test_analyze_run_writes_findings_of_a_sound_run(tmp_path):
+    from crawler.store import RunStore
 
-    class NotARun(Exception):
-        pass
-
-    class NewerSchema(Exception):
-        pass
-
-    class BrokenChain(Exception):
-        pass
-
-    def open_run(path):
-        if str(path).endswith("nope"):
-            raise NotARun(f"{path}: not a naysayer run")
-        return run
-
-    module.NotARun, module.NewerSchema, module.BrokenChain = NotARun, NewerSchema, BrokenChain
-    module.RunStore = types.SimpleNamespace(open=open_run)
-    monkeypatch.setitem(sys.modules, "crawler.store", module)
+    run = _stored_run(tmp_path, busy_trace())
+    findings = analyze_run(run)
+    with RunStore.open(run) as store:
+        assert findings and store.findings() == findings_json(findings)
 
 
-def test_analyze_run_writes_findings_of_a_sound_run(monkeypatch):
-    run = FakeRun(busy_trace())
-    _fake_store(monkeypatch, run)
-    findings = analyze_run("/runs/r1")
-    assert findings and run.written == findings_json(findings)
+def test_analyze_run_refuses_a_broken_chain_and_writes_nothing(tmp_path):
+    import sqlite3
 
+    from crawler.store import RunStore
 
-def test_analyze_run_refuses_a_broken_chain_and_writes_nothing(monkeypatch):
-    run = FakeRun(busy_trace(), ok=False)
-    _fake_store(monkeypatch, run)
-    with pytest.raises(AnalyzeError, match="broken at step 7: hash mismatch"):
-        analyze_run("/runs/r1")
-    assert run.written is None
+    run = _stored_run(tmp_path, busy_trace())
+    with sqlite3.connect(run / "trace.sqlite") as db:
+        db.execute("UPDATE steps SET data = replace(data, 'deny', 'allow') WHERE seq = 7")
+    with pytest.raises(AnalyzeError, match="broken at step 7"):
+        analyze_run(run)
+    with RunStore.open(run) as store:
+        assert store.findings() == []
     with pytest.raises(AnalyzeError, match="not a naysayer run"):
-        analyze_run("/runs/nope")
+        analyze_run(tmp_path / "nope")
