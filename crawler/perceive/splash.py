@@ -91,6 +91,6 @@ def _without_skip(ctx: Context) -> Scene | None:
         if "splash" not in w.id_name.lower() or w.area < ctx.screen_area * SPLASH_MIN_SHARE:
             continue
         labels = [ctx.own_form(x) for x in w.walk() if x.label]
-        if any(lex.ad_cues.search(f) for f in labels if len(f) <= 8):
+        if any(lex.ad_cues.search(f) or lex.splash_cues.search(f) for f in labels if len(f) <= 8):
             return Scene(kind="splash_ad", package=w.package, actions={}, confidence=0.7, dialog_bounds=None)
     return None

@@ -57,6 +57,7 @@ EXPECTED = {
     "ad_overlay_fullscreen_zh.xml": ("ad_popup", None, {"close": "关闭", "cta": "立即领取"}),
     "ad_overlay_countdown_en.xml": ("ad_popup", None, {"cta": "Shop now"}),
     "splash_no_skip_zh.xml": ("splash_ad", None, {}),
+    "splash_no_skip_en.xml": ("splash_ad", None, {}),
     "prompt_update_zh.xml": ("ad_popup", None, {"close": "以后再说", "cta": "立即更新"}),
     "prompt_notification_zh.xml": ("ad_popup", "notifications", {"close": "暂不开启", "cta": "去开启"}),
     "splash_zh.xml": ("splash_ad", None, {"skip": "跳过 3"}),
