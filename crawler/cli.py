@@ -19,8 +19,9 @@ USER_ERRORS = {
 }
 EXIT_USER_ERROR = 2
 
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+console = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
+# Piped into a file or another tool, tables keep whole words rather than the 80 columns rich assumes.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 class UsageError(ValueError):

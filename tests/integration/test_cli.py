@@ -1,0 +1,146 @@
+"""`naysayer` as a user runs it: commands against a simulated device on the test adb server, JSON for scripts, and
+one clear line (exit 2, no traceback) for every bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from emulator.sim.device import SimDevice
+from emulator.zoo import load_zoo
+
+REPO = Path(__file__).resolve().parents[2]
+WEATHER = "com.example.qingtian.weather"
+
+
+def naysayer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=timeout)
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("naysayer: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def phone(adb_server, tmp_path_factory):
+    from emulator.sim.adb_server import serve_backend
+
+    backend = SimDevice("sim", skin="miui", apps=load_zoo(), storage_dir=tmp_path_factory.mktemp("dev"))
+    registered = serve_backend(adb_server.client, backend)
+    backend.set_serial(registered.serial)
+    yield registered.serial
+    registered.stop()
+
+
+@pytest.fixture(scope="module")
+def run_dir(phone, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = naysayer("crawl", "--device", phone, "--app", WEATHER, "--budget", "40s", "--idle", "0", "--no-ocr",
+                      "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = Path(result.stdout.strip().splitlines()[-1])  # the run directory is printed last
+    assert run.parent == out and (run / "trace.sqlite").is_file()
+    return run
+
+
+def test_devices_lists_the_simulated_phone(phone):
+    result = naysayer("devices", "--json")
+    assert result.returncode == 0, result.stderr
+    device = next(d for d in json.loads(result.stdout) if d["serial"] == phone)
+    assert device["state"] == "device" and device["rom"] == "MIUI" and device["sdk"] >= 29
+
+
+def test_findings_analyze_graph_verify_on_a_crawl(run_dir):
+    findings = json.loads(naysayer("findings", str(run_dir), "--json").stdout)
+    kinds = {f["kind"] for f in findings}
+    assert "quit_on_refusal" in kinds
+    for f in findings:
+        assert {"id", "kind", "package", "time", "steps", "metrics", "basis"} <= set(f)
+    assert len({f["id"] for f in findings}) == len(findings)
+    quit = next(f for f in findings if f["kind"] == "quit_on_refusal")
+    assert quit["metrics"]["exit_type"] == "died" and 0 < quit["metrics"]["seconds_to_exit"] <= 10
+    analyzed = naysayer("analyze", str(run_dir), "--json")
+    assert analyzed.returncode == 0 and {f["id"] for f in json.loads(analyzed.stdout)} == {f["id"] for f in findings}
+    table = naysayer("findings", str(run_dir))
+    assert "quit_on_refusal" in table.stdout
+    graph = json.loads(naysayer("graph", str(run_dir), "--format", "json").stdout)
+    assert graph["nodes"] and graph["links"]
+    assert naysayer("graph", str(run_dir), "--format", "dot").stdout.startswith("digraph")
+    verified = naysayer("verify", str(run_dir), "--json")
+    assert verified.returncode == 0 and json.loads(verified.stdout)["ok"] is True
+
+
+def test_replay_repeats_a_run_on_the_device(phone, run_dir, tmp_path):
+    result = naysayer("crawl", "--device", phone, "--app", WEATHER, "--strategy", "replay", "--replay", str(run_dir),
+                      "--budget", "40s", "--idle", "0", "--no-ocr", "--quiet", "--out", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    replayed = Path(json.loads(result.stdout)["run"])
+    kinds = {f["kind"] for f in json.loads(naysayer("findings", str(replayed), "--json").stdout)}
+    assert "quit_on_refusal" in kinds  # the finding reproduces on a fresh start of the app
+
+
+def test_broken_chain_is_named_and_nothing_is_rewritten(run_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    with sqlite3.connect(broken / "trace.sqlite") as db:
+        db.execute("UPDATE steps SET t = t + 1 WHERE seq = 5")
+        before = db.execute("SELECT count(*) FROM findings").fetchone()
+    one_line_error(naysayer("analyze", str(broken)), "hash chain broken at step 5")
+    with sqlite3.connect(broken / "trace.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM findings").fetchone() == before
+    assert naysayer("verify", str(broken)).returncode == 1
+
+
+def test_bad_inputs_are_one_line_each(phone, tmp_path):
+    one_line_error(naysayer("crawl", "--device", "emulator-9", "--app", WEATHER, "--quiet"), "no such device")
+    one_line_error(naysayer("crawl", "--device", phone, "--app", "com.absent.app", "--quiet", "--out", str(tmp_path)),
+                   "not installed")
+    one_line_error(naysayer("crawl", "--device", phone, "--app", "not a package", "--quiet"), "package name")
+    text_file = tmp_path / "app.apk"
+    text_file.write_text("not an apk")
+    one_line_error(naysayer("crawl", "--device", phone, "--app", WEATHER, "--apk", str(text_file), "--quiet"),
+                   "not an APK")
+    fake_apk = tmp_path / "fake.apk"
+    with zipfile.ZipFile(fake_apk, "w") as z:
+        z.writestr("classes.dex", b"dex\n035")
+    one_line_error(naysayer("crawl", "--device", phone, "--app", WEATHER, "--apk", str(fake_apk), "--quiet"),
+                   "install failed")
+    one_line_error(naysayer("findings", str(tmp_path)), "not a naysayer run")
+    one_line_error(naysayer("analyze", str(tmp_path / "nothing")), "not a naysayer run")
+    one_line_error(naysayer("inspect", "--xml", str(tmp_path / "missing.xml")), "missing.xml")
+    bad_xml = tmp_path / "bad.xml"
+    bad_xml.write_text('<!DOCTYPE x [<!ENTITY a "b">]><hierarchy>&a;</hierarchy>')
+    one_line_error(naysayer("inspect", "--xml", str(bad_xml)), "bad.xml")
+    one_line_error(naysayer("sim", "serve", "--skin", "nokia"), "nokia")
+    assert list(tmp_path.glob("*/trace.sqlite")) == []  # none of these created a run
+
+
+def test_inspect_reads_a_real_aosp_dialog():
+    real = REPO.parent / "shared" / "reference" / "real" / "xml" / "derived_from_droidbot"
+    if not real.is_dir():
+        pytest.skip("shared/reference/real is not beside the repository")
+    result = naysayer("inspect", "--xml", str(real / "anupam.acrylic__2023-10-19_025247.xml"), "--json")
+    data = json.loads(result.stdout)
+    assert data["scene"] == "permission_dialog" and "deny" in data["actions"]
+    assert len(data["actions"]["deny"]["bounds"]) == 4
+
+
+def test_skins_and_help():
+    skins = json.loads(naysayer("sim", "skins", "--json").stdout)
+    assert {"aosp-10", "aosp-14", "miui", "emui"} <= {s["name"] for s in skins}
+    assert "--budget" in naysayer("crawl", "--help").stdout
