@@ -21,6 +21,7 @@ from crawler.android.logcat import LogcatReader
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.perceive import perceive
 from crawler.perceive.scene import Scene
+from crawler.perceive.vision import BadImage, decode, is_blank
 from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
 from crawler.store import RunStore
@@ -90,6 +91,8 @@ class Session:
         self.last_permissions: dict | None = None
         self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
         self.app_exits = 0  # times the app left the foreground by itself (not after our back/home)
+        self.warned_blank = False
+        self.blank_by_digest: dict[bytes, bool] = {}
 
     # -- recording --------------------------------------------------------------------------------------------
     def _record(self, kind: str, t: float, data: dict) -> int:
@@ -137,7 +140,12 @@ class Session:
     def observe(self, record_unchanged: bool = True) -> Observation:
         snap, hierarchy = self._settled_snapshot()
         png = self.device.screenshot()
-        scene = perceive(hierarchy, png, self.ocr)
+        blank = png is not None and self._blank(png)
+        if blank and not self.warned_blank:
+            self.warned_blank = True
+            log.warning("%s: the screenshot is black (a secure window?): reading the screen from its hierarchy only",
+                        self.device.serial)
+        scene = perceive(hierarchy, None if blank else png, self.ocr)
         fg_package = snap.foreground.package if snap.foreground else ""
         state = state_key(hierarchy, scene, fg_package)
         # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:
@@ -162,13 +170,23 @@ class Session:
         seq = self._record("observation", snap.t, {
             "package": fg_package, "activity": snap.foreground.activity if snap.foreground else "",
             "pid": snap.pid, "state": state, "scene": scene.to_json(), "xml": xml_sha, "png": png_sha,
-            "app_in_front": in_app,
+            "app_in_front": in_app, "screen_blank": blank,
         })
         self.last = Observation(seq, snap.t, fg_package, snap.foreground.activity if snap.foreground else "",
                                 snap.pid, scene, state, in_app, widgets)
         if fg_package == self.package and widgets and not self.history.root_state:
             self.history.root_state = state
         return self.last
+
+    def _blank(self, png: bytes) -> bool:
+        """A black screenshot (FLAG_SECURE), decided once per distinct picture: crawls revisit the same screens."""
+        digest = hashlib.sha256(png).digest()
+        if digest not in self.blank_by_digest:
+            try:
+                self.blank_by_digest[digest] = is_blank(decode(png))
+            except BadImage:
+                self.blank_by_digest[digest] = False
+        return self.blank_by_digest[digest]
 
     def _note_request(self, scene: Scene, changed: bool) -> None:
         """Count a system permission dialog once per appearance (a new dialog, or another group)."""

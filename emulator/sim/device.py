@@ -84,6 +84,7 @@ class SimDevice:
             skin = load_skin(skin)
         self.serial = serial
         self.unauthorized = unauthorized
+        self._faults: dict[str, list[str]] = {}
         self.u2_requires_launch = u2_requires_launch
         self.lock = threading.RLock()
         self.system = AndroidSystem(skin, locale, width, height, density, serial, dialog_builder=permission_dialog,
@@ -187,6 +188,17 @@ class SimDevice:
         io = CapturedIO()
         status = self.shell(command, io)
         return ShellResult(status, bytes(io.out), bytes(io.err))
+
+    def inject_fault(self, name: str, kind: str, times: int = 1) -> None:
+        """Make the next `times` uses of `name` misbehave as real devices sometimes do, for robustness tests:
+        ("hierarchy", "truncated" | "empty") = the uiautomator dump comes back cut off or empty."""
+        with self.lock:
+            self._faults.setdefault(name, []).extend([kind] * times)
+
+    def take_fault(self, name: str) -> str | None:
+        with self.lock:
+            queue = self._faults.get(name)
+            return queue.pop(0) if queue else None
 
     def set_serial(self, serial: str) -> None:
         """The serial adb gave the device (emulator-<port-1>) becomes its ro.serialno."""

@@ -313,6 +313,8 @@ def _draw_status_bar(image: Image.Image, screen: Screen) -> None:
 # ---------------------------------------------------------------- frames
 
 def draw_screen(screen: Screen) -> Image.Image:
+    if any(window.secure for window in screen.windows):
+        return Image.new("RGB", (screen.width, screen.height), "#000000")  # what screencap gets under FLAG_SECURE
     image = Image.new("RGB", (screen.width, screen.height), "#ffffff")
     status_bar_drawn = False
     for window in screen.windows:

@@ -143,7 +143,9 @@ class Agent:
 
     def dumpWindowHierarchy(self, compressed: bool = False, max_depth: int = 50, *_: Any) -> str:
         depth = int(max_depth) if max_depth else 1000
-        return render_xml(self.device.screen(), max_depth=max(1, depth))
+        xml = render_xml(self.device.screen(), max_depth=max(1, depth))
+        fault = getattr(self.device, "take_fault", lambda name: None)("hierarchy")
+        return xml[: len(xml) // 2] if fault == "truncated" else "" if fault == "empty" else xml
 
     def takeScreenshot(self, scale: float = 1.0, quality: int = 80) -> str:
         data = render_png(self.device.screen())

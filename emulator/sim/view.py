@@ -81,6 +81,7 @@ class Window:
     modal: bool = False
     dismiss_on_outside: bool = False
     title: str = ""  # window title for dumpsys window (e.g. "PermissionDialog")
+    secure: bool = False  # FLAG_SECURE: screenshots of the screen come out black (banking, payment pages)
 
 
 @dataclass

@@ -161,7 +161,7 @@ def screen_layout(app: m.AppModel, name: str, state: ViewState) -> Layout:
     root = ViewNode(cls="android.widget.FrameLayout", bounds=(0, 0, WIDTH, HEIGHT), children=[content],
                     style=Style(background=background))
     activity = absolute_activity(b.package, screen.activity)
-    return Layout(Window(b.package, activity, root, title=activity), b.targets)
+    return Layout(Window(b.package, activity, root, title=activity, secure=screen.secure), b.targets)
 
 
 def absolute_activity(package: str, activity: str) -> str:

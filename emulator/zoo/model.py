@@ -324,6 +324,7 @@ class Screen(Strict):
     tabs: list[Tab] = Field(default=[], max_length=5)
     background: str | None = Field(default=None, pattern=COLOUR)
     pixel_only: bool = False  # WebView / Flutter: drawn, but the hierarchy is blind
+    secure: bool = False  # FLAG_SECURE (login, payment): screenshots come out black, the hierarchy still reads
     on_enter: Actions = []  # each time the screen is started (goto / replace / launch)
     on_resume: Actions = []  # each time the app comes back to the front on this screen
     on_back: Actions | None = None  # None = pop the screen; at the bottom of the stack the system finishes the app

@@ -114,6 +114,40 @@ def test_polite_app_keeps_working_after_denial(sim, tmp_path):
         assert all(s.data["app_in_front"] for s in watched if s.kind == "observation")
 
 
+def test_black_secure_screenshot_is_noted_and_the_crawl_goes_on(sim, tmp_path):
+    _, device = sim(locale="en-US")
+    with crawl(device, "com.example.harbor.bank", tmp_path) as store:
+        trace = store.trace()
+        blank = [s for s in trace.of("observation") if s.data["screen_blank"]]
+        assert blank, "the secure login screen was reached"
+        assert all(s.data["activity"].endswith("LoginActivity") for s in blank)
+        assert all(s.data["scene"]["kind"] == "app" and s.data["scene"]["text"] for s in blank)  # read from the tree
+        from crawler.perceive.vision import decode, is_blank
+
+        assert is_blank(decode(store.blob(blank[0].data["png"]))) and store.verify().ok
+    assert trace.steps[-1].data["reason"] in ("done", "budget")
+
+
+def test_truncated_hierarchy_is_recorded_and_retried(sim, tmp_path):
+    backend, device = sim()
+    backend.inject_fault("hierarchy", "truncated", times=2)
+    with crawl(device, WEATHER, tmp_path) as store:
+        trace = store.trace()
+    bad = list(trace.of("recovery"))
+    assert [s.data["type"] for s in bad[:2]] == ["bad_hierarchy", "bad_hierarchy"]
+    assert any(s.data["scene"]["kind"] == "permission_dialog" for s in trace.of("observation"))
+
+
+def test_a_hierarchy_that_stays_unusable_ends_the_run_with_the_reason(sim, tmp_path):
+    backend, device = sim()
+    backend.inject_fault("hierarchy", "truncated", times=50)
+    run, reason, detail = crawl_app(serial=device.serial, package=WEATHER, out=tmp_path / "runs", device=device,
+                                    progress=False, ocr=False, budget=30.0, idle=0.0)
+    assert reason == "error" and "hierarchy" in detail
+    with RunStore.open(run) as store:
+        assert store.trace().steps[-1].data["reason"] == "error"
+
+
 def test_unknown_serial_and_missing_package_are_one_line_errors(sim, adb_server, tmp_path):
     _, device = sim()
     with pytest.raises(DeviceError, match="no such device"):
