@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.demo import crawl_zoo  # noqa: E402
-from crawler.scoring import AppScore, score  # noqa: E402
-from crawler.store import RunStore  # noqa: E402
+from crawler.demo import crawl_zoo
+from crawler.scoring import AppScore, score
+from crawler.store import RunStore
 
 
 def main() -> int:

@@ -22,20 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import adbutils  # noqa: E402
+import adbutils
 
-from crawler.device import AndroidDevice  # noqa: E402
-from crawler.perceive import perceive  # noqa: E402
-from crawler.screen import parse_hierarchy  # noqa: E402
-from crawler.session import CrawlSettings, Session  # noqa: E402
-from crawler.state import state_key  # noqa: E402
-from crawler.store import RunStore  # noqa: E402
-from crawler.wire import FastAdbClient  # noqa: E402
-from emulator.sim.adb_server import IsolatedAdbServer  # noqa: E402
-from emulator.sim.render_xml import render_xml  # noqa: E402
-from emulator.sim.view import Screen, Style, ViewNode, Window  # noqa: E402
-from strategies import make_strategy  # noqa: E402
-from strategies.widgets import widgets_of  # noqa: E402
+from crawler.device import AndroidDevice
+from crawler.perceive import perceive
+from crawler.screen import parse_hierarchy
+from crawler.session import CrawlSettings, Session
+from crawler.state import state_key
+from crawler.store import RunStore
+from crawler.wire import FastAdbClient
+from emulator.sim.adb_server import IsolatedAdbServer
+from emulator.sim.render_xml import render_xml
+from emulator.sim.view import Screen, ViewNode, Window
+from strategies import make_strategy
+from strategies.widgets import widgets_of
 
 PACKAGE = "com.example.haowu.shop"
 

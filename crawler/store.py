@@ -22,9 +22,10 @@ import re
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Self
 
 from crawler.trace import SCHEMA_VERSION, STEP_KINDS, Step, Trace
 from crawler.version import TOOL
@@ -130,7 +131,7 @@ class RunStore:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,8 +28,9 @@ run_end         reason (budget|steps|done|interrupted|device_lost|error), detail
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 STEP_KINDS = ("run_start", "observation", "action", "event", "permissions", "recovery", "run_end")
 SCHEMA_VERSION = 1

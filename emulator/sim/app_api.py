@@ -8,8 +8,9 @@ reacts to a refusal. Neither reaches into the other: the system calls `AppRuntim
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from emulator.sim.view import Window
 

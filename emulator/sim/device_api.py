@@ -51,7 +51,7 @@ class UiDevice(Protocol):
     Every method takes the device lock itself; the agent never touches system internals.
     """
 
-    def screen(self) -> "Screen":
+    def screen(self) -> Screen:
         """The current screen (windows bottom to top), as the renderers draw it."""
 
     def device_info(self) -> dict:
@@ -75,4 +75,4 @@ class UiDevice(Protocol):
         """Device time, seconds since the epoch (virtual)."""
 
 
-from emulator.sim.view import Screen  # noqa: E402  (for the annotation above)
+from emulator.sim.view import Screen

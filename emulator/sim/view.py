@@ -11,8 +11,8 @@ hierarchy is blind and only OCR can read the screen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 Bounds = tuple[int, int, int, int]  # x1, y1, x2, y2 in screen pixels, as uiautomator writes [x1,y1][x2,y2]
 

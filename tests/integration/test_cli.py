@@ -22,7 +22,7 @@ WEATHER = "com.example.qingtian.weather"
 def naysayer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
     return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
 
 
 def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:

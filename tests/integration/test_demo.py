@@ -67,7 +67,8 @@ def test_each_finding_carries_its_evidence(zoo_results):
 def test_demo_command_prints_the_score_as_json(tmp_path):
     """`naysayer demo --json` on a small fleet: the documented shape, and a clean exit."""
     out = subprocess.run([sys.executable, "-m", "crawler.cli", "demo", "--devices", "2", "--json", "--out", str(tmp_path),
-                          "--budget", "60s"], capture_output=True, text=True, cwd=REPO, timeout=600)
+                          "--budget", "60s"], capture_output=True, text=True, cwd=REPO, timeout=600,
+                         check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     data = json.loads(out.stdout)
     assert {"apps", "precision", "recall"} <= set(data)

@@ -81,7 +81,7 @@ def test_permission_dialog_wears_the_skin(phone, skin_name, locale):
 
 
 def test_denials_set_then_fix_the_flag_and_the_system_stops_asking(phone):
-    backend, adb, u2 = phone("aosp-13", "en-US")
+    _, adb, u2 = phone("aosp-13", "en-US")
     launch_and_wait(adb)
     u2(resourceId="com.android.permissioncontroller:id/permission_deny_button").click()
     assert flags(adb) == ["USER_SET"]
@@ -106,7 +106,7 @@ def test_denials_set_then_fix_the_flag_and_the_system_stops_asking(phone):
 
 
 def test_force_stop_kills_the_pid_and_logcat_shows_the_process_events(phone):
-    _, adb, u2 = phone()
+    _, adb, _ = phone()
     adb.shell("logcat -b events -b main -c")
     launch_and_wait(adb)
     pid = adb.shell(f"pidof {WEATHER}").strip()

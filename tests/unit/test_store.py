@@ -101,9 +101,8 @@ def test_not_a_run_and_newer_schema_are_one_line_errors(tmp_path):
 
 
 def test_unknown_step_kind_and_unsafe_run_id_are_refused(tmp_path):
-    with RunStore.create(tmp_path, "r") as store:
-        with pytest.raises(ValueError, match="not a step kind"):
-            store.append("finding", 1.0, {})
+    with RunStore.create(tmp_path, "r") as store, pytest.raises(ValueError, match="not a step kind"):
+        store.append("finding", 1.0, {})
     with pytest.raises(ValueError, match="run ids"):
         RunStore.create(tmp_path, "../escape")
 
