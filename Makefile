@@ -19,6 +19,7 @@ $(FONT_STAMP): | $(STAMP)
 	@touch $(FONT_STAMP)
 
 test: $(STAMP) $(FONT_STAMP)
+	$(BIN)/ruff check crawler strategies emulator reports tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP) $(FONT_STAMP)

@@ -92,6 +92,7 @@ class Session:
         self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
         self.app_exits = 0  # times the app left the foreground by itself (not after our back/home)
         self.warned_blank = False
+        self.failure: str | None = None  # a crash or ANR of the app seen in logcat, until its dialog is answered
         self.blank_by_digest: dict[bytes, bool] = {}
 
     # -- recording --------------------------------------------------------------------------------------------
@@ -106,6 +107,8 @@ class Session:
         for event in self.logcat.drain():
             if event.t >= self.t0:  # lines from before this run (another app's crawl) are not this run's evidence
                 self._record("event", event.t, event.to_json())
+                if event.package == self.package and event.type in ("crash", "anr"):
+                    self.failure = event.type
         if self.logcat.error:
             raise DeviceLost(f"{self.device.serial}: {self.logcat.error}")
 
@@ -339,6 +342,10 @@ class Session:
             if self.recover(obs, last_action):
                 last_action, repeats = None, 0
                 continue
+            if obs.scene.kind == "system_dialog" and self.failure:
+                self._record("recovery", obs.t, {"type": "crashed" if self.failure == "crash" else "anr",
+                                                 "detail": " / ".join(obs.scene.text[-3:])[:300]})
+                self.failure = None
             ctx = Context(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
             decision = self.stuck(obs, repeats) or self.strategy.choose(ctx)
             if decision.type == "stop":

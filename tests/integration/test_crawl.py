@@ -187,3 +187,17 @@ def test_device_lost_mid_crawl_keeps_the_run(sim, tmp_path):
     assert trace.steps[0].kind == "run_start" and trace.steps[-1].kind == "run_end"
     assert trace.steps[-1].data["reason"] == "device_lost"
     assert any(s.kind == "observation" for s in trace.steps)
+
+
+def test_crash_after_refusal_is_recorded_and_the_app_relaunched(sim, tmp_path):
+    _, device = sim()
+    with crawl(device, "com.example.saoyisao.qrcode", tmp_path) as store:
+        trace = store.trace()
+    denial = next(s for s in trace.of("action") if s.data.get("role") == "deny")
+    crash = next(s for s in trace.after(denial.seq) if s.kind == "event" and s.data["type"] == "crash")
+    assert "SecurityException" in crash.data["raw"]
+    recovery = next(s for s in trace.after(crash.seq) if s.kind == "recovery")
+    assert recovery.data["type"] == "crashed"
+    closing = next(s for s in trace.after(recovery.seq) if s.kind == "action")
+    assert closing.data["scene"] == "system_dialog" and closing.data["role"] in ("close_app", "ok")
+    assert any(s.data["type"] == "launch" for s in trace.after(closing.seq) if s.kind == "action")
