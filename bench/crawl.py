@@ -14,7 +14,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import adbutils
 
+from crawler.demo import SimFarm
 from crawler.device import AndroidDevice
 from crawler.perceive import perceive
 from crawler.screen import parse_hierarchy
@@ -92,22 +92,15 @@ def main() -> int:
     median, p90, nodes = host_cpu_per_step(args.repeat)
     print(f"\nhost CPU per step on a {nodes}-node screen (parse + perceive + state + widgets + record), "
           f"{args.repeat} steps: median {median:.2f} ms, p90 {p90:.2f} ms")
-    with IsolatedAdbServer() as adb:
-        child = subprocess.Popen([sys.executable, "-m", "emulator.sim.cli_serve", "--devices", "1",
-                                  "--adb-port", str(adb.port)], stdout=subprocess.PIPE, text=True)
-        try:
-            serial = child.stdout.readline().strip()
-            print(f"\ncrawl of {PACKAGE}, {args.steps} actions, simulated device in a child process:")
-            print("| clients | wall s | observations | steps/s | ms per step |")
-            print("|---|---|---|---|---|")
-            for name, client in (("ours (FastAdbClient)", FastAdbClient(port=adb.port)),
-                                 ("stock adbutils + uiautomator2", adbutils.AdbClient(port=adb.port))):
-                elapsed, observations = crawl_rate(serial, client, args.steps)
-                print(f"| {name} | {elapsed:.2f} | {observations} | {args.steps / elapsed:.1f} | "
-                      f"{elapsed * 1000 / args.steps:.0f} |")
-        finally:
-            child.terminate()
-            child.wait(timeout=10)
+    with IsolatedAdbServer() as adb, SimFarm(1, adb.port, skins=("aosp-13",)) as (serial,):
+        print(f"\ncrawl of {PACKAGE}, {args.steps} actions, simulated device in a child process:")
+        print("| clients | wall s | observations | steps/s | ms per step |")
+        print("|---|---|---|---|---|")
+        for name, client in (("ours (FastAdbClient)", FastAdbClient(port=adb.port)),
+                             ("stock adbutils + uiautomator2", adbutils.AdbClient(port=adb.port))):
+            elapsed, observations = crawl_rate(serial, client, args.steps)
+            print(f"| {name} | {elapsed:.2f} | {observations} | {args.steps / elapsed:.1f} | "
+                  f"{elapsed * 1000 / args.steps:.0f} |")
     return 0
 
 

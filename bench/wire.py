@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import adbutils
 import uiautomator2
 
+from crawler.demo import SimFarm
 from crawler.device import AndroidDevice
 from crawler.wire import FastAdbClient
 from emulator.sim.adb_server import IsolatedAdbServer
@@ -45,34 +45,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    with IsolatedAdbServer() as adb:
-        child = subprocess.Popen([sys.executable, "-m", "emulator.sim.cli_serve", "--devices", "1",
-                                  "--adb-port", str(adb.port)], stdout=subprocess.PIPE, text=True)
-        try:
-            serial = child.stdout.readline().strip()
-            stock_dev = adbutils.AdbClient(port=adb.port).device(serial)
-            stock_u2 = uiautomator2.connect(stock_dev)
-            ours = AndroidDevice(serial, FastAdbClient(port=adb.port))
-            ours.start(PACKAGE)
-            ours.wait(2)
-            rows = [
-                ("adbutils shell echo", lambda: stock_dev.shell("echo hi"), lambda: ours.shell("echo hi")),
-                ("u2 dump_hierarchy", stock_u2.dump_hierarchy, ours.hierarchy),
-                ("u2 screenshot (takeScreenshot)", lambda: stock_u2.screenshot(), lambda: ours.u2.screenshot()),
-                ("screencap PNG (adb)", lambda: stock_dev.shell("screencap -p", encoding=None), ours.screenshot),
-                ("u2 click", lambda: stock_u2.click(360, 1500), lambda: ours.tap(360, 1500)),
-            ]
-            print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-                  f"{args.calls} calls each; simulated device in a child process")
-            print("| call | stock median ms | stock p90 | ours median ms | ours p90 | speed-up |")
-            print("|---|---|---|---|---|---|")
-            for name, stock, fast in rows:
-                s_med, s_p90 = timed(stock, args.calls)
-                f_med, f_p90 = timed(fast, args.calls)
-                print(f"| {name} | {s_med:.2f} | {s_p90:.2f} | {f_med:.2f} | {f_p90:.2f} | {s_med / f_med:.1f}x |")
-        finally:
-            child.terminate()
-            child.wait(timeout=10)
+    with IsolatedAdbServer() as adb, SimFarm(1, adb.port, skins=("aosp-13",)) as (serial,):
+        stock_dev = adbutils.AdbClient(port=adb.port).device(serial)
+        stock_u2 = uiautomator2.connect(stock_dev)
+        ours = AndroidDevice(serial, FastAdbClient(port=adb.port))
+        ours.start(PACKAGE)
+        ours.wait(2)
+        rows = [
+            ("adbutils shell echo", lambda: stock_dev.shell("echo hi"), lambda: ours.shell("echo hi")),
+            ("u2 dump_hierarchy", stock_u2.dump_hierarchy, ours.hierarchy),
+            ("u2 screenshot (takeScreenshot)", lambda: stock_u2.screenshot(), lambda: ours.u2.screenshot()),
+            ("screencap PNG (adb)", lambda: stock_dev.shell("screencap -p", encoding=None), ours.screenshot),
+            ("u2 click", lambda: stock_u2.click(360, 1500), lambda: ours.tap(360, 1500)),
+        ]
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"{args.calls} calls each; simulated device in a child process")
+        print("| call | stock median ms | stock p90 | ours median ms | ours p90 | speed-up |")
+        print("|---|---|---|---|---|---|")
+        for name, stock, fast in rows:
+            s_med, s_p90 = timed(stock, args.calls)
+            f_med, f_p90 = timed(fast, args.calls)
+            print(f"| {name} | {s_med:.2f} | {s_p90:.2f} | {f_med:.2f} | {f_p90:.2f} | {s_med / f_med:.1f}x |")
     return 0
 
 
