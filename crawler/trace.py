@@ -6,24 +6,24 @@ add fields freely, never change the meaning of one (old runs are re-analysed wit
 
 kind            data fields
 --------------  ------------------------------------------------------------------------------------------------
-run_start       device {serial, model, android, sdk, rom, locale}, app {package, label, version_name,
+run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale}, app {package, version_name,
                 version_code, apk_sha256}, tool {name, version}, strategy, seed, settings {...}
-observation     package, activity, pid (int|None), state (state key), scene (Scene.to_json()),
-                xml (blob sha256), png (blob sha256 | None), app_in_front (bool)
-action          type (tap|long_tap|back|home|swipe|text|launch|relaunch|force_stop|clear_data|wait),
-                role (the Scene action role acted on, e.g. "deny"; "" for exploration), scene (kind acted on),
-                permission (group, for permission dialogs), target {bounds, text, resource_id} (for taps),
-                reason (why the strategy chose it), user_like (bool: would a user do this? False for e.g. a
-                recovery back-press on the home screen or our own force-stop), cold (bool, launch only),
-                seconds (wait only), text (text only), direction (swipe only)
-event           type (proc_start|proc_died|kill|crash|anr|activity_start|permission_request|app_died), package, pid, uid, reason
-                (proc_start type: activity|broadcast|service|...), component, caller_uid, caller_package, raw
-                (the logcat line, bounded), source (logcat|poll). permission_request = the app started
+observation     package (in front), activity, pid (the app's, int|None), state (state key), scene
+                (Scene.to_json()), xml (blob sha256), png (blob sha256 | None), app_in_front (the app, or a system
+                dialog shown for it), screen_blank (the screenshot was black: FLAG_SECURE)
+action          type (tap|long_tap|back|home|swipe|text|wait|launch|clear_data|kill_background), by (strategy |
+                session), role (the Scene action role acted on, e.g. "deny"; "" for exploration), scene (kind acted
+                on), state, permission (group, on permission dialogs and nags), target {bounds, text, resource_id}
+                (taps), widget (identity, exploration taps), reason, user_like (would a user do this? False for our
+                own clear_data / kill_background), cold (launch only), seconds (wait), text (text), direction (swipe)
+event           type (proc_start|proc_died|kill|crash|anr|activity_start|permission_request|app_died), package, pid,
+                uid, reason (proc_start type: activity|broadcast|service|...), component, caller_uid, raw (the
+                logcat line, bounded), source (logcat|poll). permission_request = the app started
                 GrantPermissionsActivity (logged even when the system denies silently because of USER_FIXED);
                 app_died = the crawler saw the app's pid vanish (source poll)
 permissions     package, permissions {android.permission.X: {granted: bool, flags: [USER_SET, ...]}}
-recovery        type (left_app|died|crashed|anr|stuck|relaunch|device_lost), detail
-run_end         reason (budget|steps|done|interrupted|device_lost|error), detail, steps, seconds
+recovery        type (left_app|died|crashed|anr|stuck|bad_hierarchy), detail
+run_end         reason (done|budget|steps|interrupted|device_lost|error), detail, steps, seconds
 """
 
 from __future__ import annotations
