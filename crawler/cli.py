@@ -43,6 +43,8 @@ def _print_json(data) -> None:
 
 # -- devices ------------------------------------------------------------------------------------------------------
 def cmd_devices(args) -> int:
+    from rich.text import Text
+
     from crawler.device import adb_client, list_devices
 
     devices = list_devices(adb_client(args.adb_port))
@@ -56,7 +58,8 @@ def cmd_devices(args) -> int:
 
     table = Table("serial", "state", "model", "android", "sdk", "rom", "locale")
     for d in devices:
-        table.add_row(d.serial, d.state, d.model, d.android, str(d.sdk or ""), d.rom, d.locale)
+        # what a device reports about itself is printed as text, never as markup
+        table.add_row(*(Text(str(v)) for v in (d.serial, d.state, d.model, d.android, d.sdk or "", d.rom, d.locale)))
     out.print(table)
     return 0
 
@@ -76,7 +79,7 @@ def cmd_crawl(args) -> int:
         serial=args.device, package=args.app, apk=Path(args.apk) if args.apk else None, strategy=args.strategy,
         budget=args.budget, steps=args.steps, seed=args.seed, out=Path(args.out), keep_data=args.keep_data,
         idle=args.idle, adb_port=args.adb_port, replay_actions=replay_actions, progress=not args.quiet,
-        ocr=not args.no_ocr,
+        ocr=not args.no_ocr, thresholds=_settings(args),
     )
     if args.json:
         _print_json({"run": str(run_dir), "end": reason, "detail": detail})
@@ -132,13 +135,19 @@ def cmd_findings(args) -> int:
 def cmd_analyze(args) -> int:
     from crawler.detectors.cli_support import analyze_run, findings_json, findings_table
 
-    findings = analyze_run(Path(args.run))
+    findings = analyze_run(Path(args.run), settings=_settings(args))
     if args.json:
         _print_json(findings_json(findings))
     else:
         out.print(findings_table(findings))
         console.print(f"{len(findings)} finding(s) stored in {args.run}")
     return 0
+
+
+def _settings(args):
+    from crawler.detectors.taxonomy import Settings
+
+    return Settings.from_cli(args.set or [])
 
 
 def cmd_verify(args) -> int:
@@ -153,6 +162,32 @@ def cmd_verify(args) -> int:
     else:
         out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}")
     return 0 if report.ok else 1
+
+
+def cmd_kinds(args) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from crawler.detectors.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    lang = "zh-CN" if args.lang == "zh" else "en"
+    if args.json:
+        _print_json([{"kind": k.kind, "family": k.family, "severity": k.severity, "title": k.title,
+                      "statement": k.statement,
+                      "thresholds": [{"name": t.name, "default": t.default, "unit": t.unit, "source": t.source,
+                                      "rule": t.rule} for t in k.thresholds],
+                      "basis": [b.to_json() for b in k.basis]} for k in taxonomy.kinds.values()])
+        return 0
+    table = Table("kind", "severity", "title", "thresholds (OURS = engineering choice, not law)", "basis",
+                  show_lines=True)
+    for k in taxonomy.kinds.values():
+        limits = "\n".join(f"{t.name} = {t.default:g} {t.unit}" + (f" [{t.source}]" if t.source != "law" else "")
+                            for t in k.thresholds)
+        basis = "\n".join(f"{b.document} {b.item}".strip() for b in k.basis)
+        table.add_row(*(Text(cell) for cell in (k.kind, k.severity, k.title.get(lang, ""), limits, basis)))
+    out.print(table)
+    return 0
 
 
 # -- sim ----------------------------------------------------------------------------------------------------------
@@ -221,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-data", action="store_true", help="do not clear the app's data first")
     p.add_argument("--no-ocr", action="store_true", help="never read pixels (faster; blind to drawn dialogs)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE",
+                   help="override a finding threshold, e.g. --set popup_harassment.max_per_minute=2")
     p.add_argument("--json", action="store_true", help="print {run, end, detail} as JSON")
     p.set_defaults(fn=cmd_crawl)
 
@@ -244,8 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="re-derive a run's findings from its trace with today's detectors")
     p.add_argument("run", metavar="RUN")
+    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE",
+                   help="override a threshold, e.g. --set quit_on_refusal.window_s=5 (see `naysayer kinds`)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(fn=cmd_analyze)
+
+    p = sub.add_parser("kinds", help="the finding kinds: what each means, its thresholds and legal basis")
+    p.add_argument("--lang", default="en", choices=["en", "zh"], help="language of the titles (default en)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_kinds)
 
     p = sub.add_parser("verify", help="check a run's hash chain and blobs")
     p.add_argument("run", metavar="RUN")

@@ -22,10 +22,10 @@ def recorded_actions(run: Path) -> list[dict]:
         return [dict(step.data, seq=step.seq) for step in store.trace().of("action")]
 
 
-def derive_findings(store: RunStore) -> list:
+def derive_findings(store: RunStore, settings=None) -> list:
     from crawler.detectors import detect
 
-    findings = detect(store.trace())
+    findings = detect(store.trace(), settings)
     store.write_findings([f.to_json() for f in findings])
     return findings
 
@@ -52,7 +52,8 @@ def _progress_printer(package: str, enabled: bool):
 def crawl_app(*, serial: str, package: str, apk: Path | None = None, strategy: str = "deny", budget: float = 300.0,
               steps: int = 400, seed: int = 0, out: Path = Path("runs"), keep_data: bool = False, idle: float = 900.0,
               adb_port: int | None = None, replay_actions: list[dict] | None = None, progress: bool = True,
-              ocr: bool = True, device: AndroidDevice | None = None) -> tuple[Path, str, str]:
+              ocr: bool = True, device: AndroidDevice | None = None,
+              thresholds=None) -> tuple[Path, str, str]:
     """Crawl one app; returns (run directory, end reason, detail). User errors raise before a run is created."""
     check_package(package)
     strat = make_strategy(strategy, seed, replay_actions)
@@ -74,7 +75,7 @@ def crawl_app(*, serial: str, package: str, apk: Path | None = None, strategy: s
                 reason, detail = session.run()
         else:
             reason, detail = session.run()
-        derive_findings(store)
+        derive_findings(store, thresholds)
         return store.path, reason, detail
     finally:
         store.close()

@@ -144,3 +144,19 @@ def test_skins_and_help():
     skins = json.loads(naysayer("sim", "skins", "--json").stdout)
     assert {"aosp-10", "aosp-14", "miui", "emui"} <= {s["name"] for s in skins}
     assert "--budget" in naysayer("crawl", "--help").stdout
+
+
+def test_kinds_lists_the_taxonomy_with_thresholds_and_basis():
+    kinds = json.loads(naysayer("kinds", "--json").stdout)
+    assert len(kinds) == 16
+    quit = next(k for k in kinds if k["kind"] == "quit_on_refusal")
+    assert quit["thresholds"][0]["source"] == "OURS" and quit["basis"][0]["document"].startswith("工信部信管函")
+    table = naysayer("kinds", "--lang", "zh").stdout
+    assert "[app_store]" in table and "拒绝权限后应用退出" in table
+
+
+def test_a_threshold_can_be_overridden_when_analyzing(run_dir):
+    strict = json.loads(naysayer("analyze", str(run_dir), "--json", "--set", "quit_on_refusal.window_s=0.1").stdout)
+    assert "quit_on_refusal" not in {f["kind"] for f in strict}  # the app took longer than 0.1 s to quit
+    one_line_error(naysayer("analyze", str(run_dir), "--set", "quit_on_refusal.nonsense=1"), "nonsense")
+    naysayer("analyze", str(run_dir))  # restore the default findings for the other tests
