@@ -160,3 +160,19 @@ def test_a_threshold_can_be_overridden_when_analyzing(run_dir):
     assert "quit_on_refusal" not in {f["kind"] for f in strict}  # the app took longer than 0.1 s to quit
     one_line_error(naysayer("analyze", str(run_dir), "--set", "quit_on_refusal.nonsense=1"), "nonsense")
     naysayer("analyze", str(run_dir))  # restore the default findings for the other tests
+
+
+def test_sim_serve_prints_serials_that_adb_sees_and_stops_cleanly(adb_server):
+    serve = subprocess.Popen([sys.executable, "-m", "crawler.cli", "sim", "serve", "--devices", "2", "--skin",
+                              "emui", "--locale", "en-US", "--apps", str(REPO / "emulator/zoo/apps/weather_quit.yaml")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        serials = [serve.stdout.readline().strip() for _ in range(2)]
+        states = {d.serial: d.state for d in adb_server.client.list()}
+        assert all(states.get(s) == "device" for s in serials), (serials, states)
+        listed = json.loads(naysayer("devices", "--json").stdout)
+        emui = [d for d in listed if d["serial"] in serials]
+        assert len(emui) == 2 and all(d["rom"] == "EMUI" for d in emui)
+    finally:
+        serve.terminate()
+        assert serve.wait(timeout=20) == 0
