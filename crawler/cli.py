@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from rich.console import Console
+from crawler.console import stderr_console, stdout_console
 
 # Exceptions that mean "the input is wrong", by class name: they print one line and exit 2, never a traceback.
 USER_ERRORS = {
@@ -19,9 +19,8 @@ USER_ERRORS = {
 }
 EXIT_USER_ERROR = 2
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
-# Piped into a file or another tool, tables keep whole words rather than the 80 columns rich assumes.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+console = stderr_console()
+out = stdout_console()
 
 
 class UsageError(ValueError):

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from crawler.console import stderr_console, stdout_console
 from crawler.lab import JobResult, LabError, run_lab
 from crawler.scoring import AppScore, score
 
@@ -96,7 +96,7 @@ def found_kinds(result: JobResult) -> list[str]:
 
 
 def run_demo(devices: int = 4, out: Path = Path("runs"), as_json: bool = False, budget: float = 240.0) -> int:
-    console = Console(stderr=True, highlight=False)
+    console = stderr_console()
     root = out / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -116,7 +116,7 @@ def run_demo(devices: int = 4, out: Path = Path("runs"), as_json: bool = False, 
                           "recall": result["recall"], "per_kind": result["per_kind"], "runs": str(root),
                           "seconds": round(elapsed, 1)}, ensure_ascii=False, indent=2))
     else:
-        out_console = Console(highlight=False)
+        out_console = stdout_console()
         out_console.print(_app_table(scores))
         out_console.print(_kind_table(result))
         out_console.print(f"{len(scores)} apps on {devices} devices in {elapsed:.0f} s; runs in {root}")
