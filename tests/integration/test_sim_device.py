@@ -10,6 +10,8 @@ import uiautomator2
 from lxml import etree
 from PIL import Image
 
+from crawler.perceive import perceive
+from crawler.screen import parse_hierarchy
 from emulator.sim.device import SimDevice
 from emulator.sim.skins import load_skin, skin_names
 from emulator.zoo import load_zoo
@@ -78,6 +80,11 @@ def test_permission_dialog_wears_the_skin(phone, skin_name, locale):
     assert deny["text"] == skin.control_text("deny", locale) and deny["clickable"] == "true"
     assert any(skin.title("location", locale, LABEL) in n["text"] for n in dialog)
     assert u2.app_current()["package"] == skin.package
+    # ... and naysayer reads it: a location request, and the control that says no.
+    scene = perceive(parse_hierarchy(u2.dump_hierarchy()))
+    assert scene.kind == "permission_dialog" and scene.permission == "location"
+    assert scene.actions["deny"].resource_id == deny_id
+    assert not any(role.startswith("allow") and c.resource_id == deny_id for role, c in scene.actions.items())
 
 
 def test_denials_set_then_fix_the_flag_and_the_system_stops_asking(phone):
@@ -141,3 +148,30 @@ def test_time_moves_only_when_waited_for(phone):
     assert float(adb.shell("date +%s.%N")) == pytest.approx(t0 + 30, abs=0.01)
     assert not u2(text="Never there").wait(timeout=5)  # waiting for something is waiting too
     assert float(adb.shell("date +%s.%N")) >= t0 + 35 - 0.01
+
+
+@pytest.mark.parametrize("skin_name", skin_names())
+def test_second_refusal_in_every_skin_makes_the_system_stop_asking(phone, skin_name):
+    """The deny strategy's answer to a repeated request (deny & don't ask, the checkbox, or a second deny) fixes the
+    denial on every ROM: the next request is refused by the system without a dialog."""
+    from crawler.perceive.scene import Scene
+    from strategies import make_strategy
+    from strategies.base import Context, History
+
+    _, adb, u2 = phone(skin_name)
+    deny = make_strategy("deny")
+    history = History()
+    for request in (1, 2):
+        launch_and_wait(adb)
+        history.requests["location"] = request
+        for _ in range(2):  # at most: tick "don't ask again", then deny
+            scene: Scene = perceive(parse_hierarchy(u2.dump_hierarchy()))
+            if scene.kind != "permission_dialog":
+                break
+            decision = deny.choose(Context(WEATHER, scene, "s", [], 0.0, history))
+            assert decision.role in ("deny", "deny_dont_ask", "dont_ask_checkbox")
+            u2.click(*decision.control.center)
+        adb.shell("sleep 2")  # the app quits after each refusal
+    assert "USER_FIXED" in flags(adb)
+    launch_and_wait(adb)
+    assert perceive(parse_hierarchy(u2.dump_hierarchy())).kind != "permission_dialog"
