@@ -114,6 +114,24 @@ def _regex(pattern: str, value: str) -> bool:
         raise SelectorError(f"bad regular expression {pattern!r}: {error}") from error
 
 
+# UiSelector's string fields: which element attribute each one reads, and how it compares (Java semantics).
+STRING_FIELDS = {
+    "text": ("text", "equals"), "textContains": ("text", "contains"), "textMatches": ("text", "matches"),
+    "textStartsWith": ("text", "startsWith"),
+    "className": ("class_name", "equals"), "classNameMatches": ("class_name", "matches"),
+    "description": ("description", "equals"), "descriptionContains": ("description", "contains"),
+    "descriptionMatches": ("description", "matches"), "descriptionStartsWith": ("description", "startsWith"),
+    "packageName": ("package_name", "equals"), "packageNameMatches": ("package_name", "matches"),
+    "resourceId": ("resource_id", "equals"), "resourceIdMatches": ("resource_id", "matches"),
+}
+COMPARISONS = {
+    "equals": lambda have, want: have == want,
+    "contains": lambda have, want: want in have,
+    "matches": lambda have, want: _regex(want, have),
+    "startsWith": lambda have, want: have.startswith(want),
+}
+
+
 def _fields(selector: dict) -> dict:
     """The fields set in a u2 selector: by mask when present (u2 always sends one), else every known key."""
     mask = selector.get("mask")
@@ -137,36 +155,11 @@ def _matches(element: Element, fields: dict) -> bool:
                 return False
             continue
         want = "" if want is None else str(want)
-        if key == "text":
-            ok = element.text == want
-        elif key == "textContains":
-            ok = want in element.text
-        elif key == "textMatches":
-            ok = _regex(want, element.text)
-        elif key == "textStartsWith":
-            ok = element.text.startswith(want)
-        elif key == "className":
-            ok = element.class_name == want
-        elif key == "classNameMatches":
-            ok = _regex(want, element.class_name)
-        elif key == "description":
-            ok = element.description == want
-        elif key == "descriptionContains":
-            ok = want in element.description
-        elif key == "descriptionMatches":
-            ok = _regex(want, element.description)
-        elif key == "descriptionStartsWith":
-            ok = element.description.startswith(want)
-        elif key == "packageName":
-            ok = element.package_name == want
-        elif key == "packageNameMatches":
-            ok = _regex(want, element.package_name)
-        elif key == "resourceId":
-            ok = element.resource_id == want
-        elif key == "resourceIdMatches":
-            ok = _regex(want, element.resource_id)
-        elif key == "index":
+        if key == "index":
             ok = element.index == int(want)
+        elif key in STRING_FIELDS:
+            attribute, compare = STRING_FIELDS[key]
+            ok = COMPARISONS[compare](getattr(element, attribute), want)
         else:
             ok = False
         if not ok:
