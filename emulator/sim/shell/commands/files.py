@@ -21,6 +21,21 @@ def _virtual_file(ctx: Context, path: str) -> bytes | None:
     return None
 
 
+def _read(ctx: Context, command: str, name: str) -> bytes | None:
+    """A file's bytes (a virtual /proc file or one in the device's storage), or None after the error line toybox
+    prints for it."""
+    data = _virtual_file(ctx, name)
+    if data is not None:
+        return data
+    try:
+        return ctx.resolve(name).read_bytes()
+    except IsADirectoryError:
+        ctx.err.write(f"{command}: {name}: Is a directory\n")
+    except (OSError, DevicePathError):
+        ctx.err.write(f"{command}: {name}: No such file or directory\n")
+    return None
+
+
 def cat(ctx: Context, args: list[str]) -> int:
     files = [a for a in args if not a.startswith("-") or a == "-"]
     if not files:
@@ -29,18 +44,10 @@ def cat(ctx: Context, args: list[str]) -> int:
         return 0
     status = 0
     for name in files:
-        data = _virtual_file(ctx, name)
+        data = _read(ctx, "cat", name)
         if data is None:
-            try:
-                data = ctx.resolve(name).read_bytes()
-            except IsADirectoryError:
-                ctx.err.write(f"cat: {name}: Is a directory\n")
-                status = 1
-                continue
-            except (OSError, DevicePathError):
-                ctx.err.write(f"cat: {name}: No such file or directory\n")
-                status = 1
-                continue
+            status = 1
+            continue
         ctx.out.write(data)
     return status
 
@@ -148,14 +155,10 @@ def md5sum(ctx: Context, args: list[str]) -> int:
         return 0
     status = 0
     for name in files:
-        data = _virtual_file(ctx, name)
+        data = _read(ctx, "md5sum", name)
         if data is None:
-            try:
-                data = ctx.resolve(name).read_bytes()
-            except (OSError, DevicePathError):
-                ctx.err.write(f"md5sum: {name}: No such file or directory\n")
-                status = 1
-                continue
+            status = 1
+            continue
         ctx.out.write(f"{hashlib.md5(data).hexdigest()}  {name}\n")
     return status
 
