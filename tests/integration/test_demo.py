@@ -30,26 +30,21 @@ def test_every_zoo_app_was_crawled_without_error(zoo_results):
     assert all(r.end in ("done", "budget", "steps") for r in results), [(r.package, r.end, r.detail) for r in results]
 
 
+def _kinds(apps, results):
+    """(package, expected kinds, found kinds) for every zoo app."""
+    return [(app.manifest.package, {e.kind for e in app.expected}, set(found_kinds(result)))
+            for app, result in zip(apps, results)]
+
+
 def test_every_expected_finding_is_found(zoo_results):
-    apps, results = zoo_results
-    missed = {}
-    for app, result in zip(apps, results):
-        expected = {e.kind for e in app.expected}
-        found = set(found_kinds(result))
-        if expected - found:
-            missed[app.manifest.package] = sorted(expected - found)
+    missed = {pkg: sorted(expected - found) for pkg, expected, found in _kinds(*zoo_results) if expected - found}
     assert missed == {}
 
 
 def test_no_false_findings_and_clean_controls_get_none(zoo_results):
-    apps, results = zoo_results
-    extra = {}
-    for app, result in zip(apps, results):
-        expected = {e.kind for e in app.expected}
-        found = set(found_kinds(result))
-        if found - expected:
-            extra[app.manifest.package] = sorted(found - expected)
+    extra = {pkg: sorted(found - expected) for pkg, expected, found in _kinds(*zoo_results) if found - expected}
     assert extra == {}
+    apps, _ = zoo_results
     assert sum(1 for app in apps if app.control) >= 5
 
 
