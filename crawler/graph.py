@@ -1,98 +1,192 @@
 """The state-transition graph, computed from a trace (never held by the explorer).
 
-Nodes are state keys seen in observations (package, activity, scene kind, first step, visits, a representative
-screenshot); edges are actions, from the state observed before the action to the state observed after it, with the
-action's type, role, target text and what came of it (same_state, new_state, left_app, app_died, crashed).
+Nodes are the state keys seen in observations, with: package, activity, scene (kind), first_seq, last_seq, visits,
+png (the first screenshot seen in that state, a blob sha256, "" if none). Edges are actions, from the state observed
+before the action to the state of the next observation, keyed by the action's seq, with: seq, t, type, role, scene
+(the scene kind acted on), permission, text (the target's text), reason, user_like, and outcome, one of OUTCOMES:
+crashed / app_died / left_app when the events and recoveries between the action and the next observation (or that
+observation) say so, else same_state / new_state. Actions with no observation after them (the run ended) have no edge.
+
+Every attribute is a scalar (str, int, float, bool; never None) and every string is bounded and stripped of
+characters XML cannot carry, so the graph exports to GraphML, node-link JSON and DOT whatever the app displayed.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import unicodedata
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
 from crawler.trace import Step, Trace
 
-LABEL_LIMIT = 80
+FORMATS = ("graphml", "json", "dot")
+OUTCOMES = ("same_state", "new_state", "left_app", "app_died", "crashed")
+TEXT_LIMIT = 200  # characters kept of any string attribute
+LABEL_LIMIT = 60  # characters of a DOT label line
+CRASH_EVENTS = ("crash",)
+DEATH_EVENTS = ("app_died", "proc_died")
+CRASH_RECOVERIES = ("crashed",)
+DEATH_RECOVERIES = ("died",)
+LEFT_RECOVERIES = ("left_app",)
 
 
-def _outcome(between: list[Step], before: Step, after: Step | None) -> str:
-    if any(s.kind == "event" and s.data.get("type") == "crash" for s in between):
+class UnknownGraphFormat(ValueError):
+    pass
+
+
+def safe_text(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """A bounded string with no control, format (bidi), surrogate or private characters: safe in XML and DOT."""
+    if value is None:
+        return ""
+    text = str(value)[: limit * 2]
+    if not text.isprintable():
+        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else ch for ch in text)
+    return text[:limit]
+
+
+def _scalar(value: Any) -> str | int | float | bool:
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else 0.0
+    return safe_text(value)
+
+
+def _ours(step: Step, package: str) -> bool:
+    """An event about the app under test (events name their package; others' deaths are not our outcome)."""
+    other = step.data.get("package")
+    return not package or not other or other == package
+
+
+def _outcome(between: list[Step], before: Step, after: Step, package: str) -> str:
+    def seen(event_types: tuple[str, ...], recovery_types: tuple[str, ...]) -> bool:
+        return any(
+            (s.kind == "event" and s.data.get("type") in event_types and _ours(s, package))
+            or (s.kind == "recovery" and s.data.get("type") in recovery_types)
+            for s in between)
+
+    if seen(CRASH_EVENTS, CRASH_RECOVERIES):
         return "crashed"
-    if any(s.kind == "event" and s.data.get("type") in ("app_died", "proc_died") for s in between):
+    if seen(DEATH_EVENTS, DEATH_RECOVERIES):
         return "app_died"
-    if after is None:
-        return "unknown"
-    if not after.data.get("app_in_front", True):
+    if seen((), LEFT_RECOVERIES) or not after.data.get("app_in_front", True):
         return "left_app"
     return "same_state" if after.data.get("state") == before.data.get("state") else "new_state"
 
 
+def _add_state(graph: nx.MultiDiGraph, step: Step) -> str:
+    state = safe_text(step.data.get("state", ""))
+    png = step.data.get("png") or ""
+    if state not in graph:
+        scene = step.data.get("scene") or {}
+        graph.add_node(state, package=safe_text(step.data.get("package")), activity=safe_text(step.data.get("activity")),
+                       scene=safe_text(scene.get("kind") if isinstance(scene, dict) else scene), first_seq=step.seq,
+                       last_seq=step.seq, visits=0, png=safe_text(png))
+    node = graph.nodes[state]
+    node["visits"] += 1
+    node["last_seq"] = step.seq
+    if not node["png"] and png:
+        node["png"] = safe_text(png)
+    return state
+
+
+def _add_transition(graph: nx.MultiDiGraph, action: Step, before: Step, after: Step, between: list[Step],
+                    package: str) -> None:
+    data = action.data
+    target = data.get("target") if isinstance(data.get("target"), dict) else {}
+    attrs = {"seq": action.seq, "t": action.t, "type": data.get("type"), "role": data.get("role"),
+             "scene": data.get("scene"), "permission": data.get("permission"), "text": target.get("text"),
+             "reason": data.get("reason"), "user_like": bool(data.get("user_like", True)),
+             "outcome": _outcome(between, before, after, package)}
+    graph.add_edge(safe_text(before.data.get("state", "")), safe_text(after.data.get("state", "")), key=action.seq,
+                   **{k: _scalar(v) for k, v in attrs.items()})
+
+
 def build_graph(trace: Trace) -> nx.MultiDiGraph:
-    graph = nx.MultiDiGraph(package=trace.package)
+    package = trace.package
+    graph = nx.MultiDiGraph(package=safe_text(package))
     last_obs: Step | None = None
-    pending: list[tuple[Step, Step, list[Step]]] = []  # (action, observation before it, steps since the action)
+    pending: list[Step] = []  # actions since the last observation
+    between: list[Step] = []  # events and recoveries since the first pending action
     for step in trace.steps:
         if step.kind == "observation":
-            state = step.data.get("state", "")
-            if state not in graph:
-                scene = step.data.get("scene", {}) or {}
-                graph.add_node(state, package=step.data.get("package", ""), activity=step.data.get("activity", ""),
-                               scene=scene.get("kind", ""), first_seq=step.seq, visits=0, png=step.data.get("png") or "")
-            node = graph.nodes[state]
-            node["visits"] += 1
-            if not node["png"] and step.data.get("png"):
-                node["png"] = step.data["png"]
-            for action, before, between in pending:
-                target = action.data.get("target") or {}
-                graph.add_edge(before.data.get("state", ""), state, key=action.seq, seq=action.seq, t=action.t,
-                               type=action.data.get("type", ""), role=action.data.get("role", ""),
-                               text=str(target.get("text", ""))[:LABEL_LIMIT], reason=action.data.get("reason", ""),
-                               outcome=_outcome(between, before, step))
-            pending = []
-            last_obs = step
-        elif step.kind == "action" and last_obs is not None:
-            pending.append((step, last_obs, []))
-        else:
-            for _, _, between in pending:
-                between.append(step)
+            _add_state(graph, step)
+            if last_obs is not None:
+                for action in pending:
+                    later = [s for s in between if s.seq > action.seq]
+                    _add_transition(graph, action, last_obs, step, later, package)
+            pending, between, last_obs = [], [], step
+        elif step.kind == "action":
+            if last_obs is not None:
+                pending.append(step)
+        elif pending:
+            between.append(step)
     return graph
 
 
-def _dot_quote(text: object) -> str:
-    value = str(text)[:LABEL_LIMIT]
-    value = "".join(ch if ch.isprintable() else " " for ch in value)
+# -- export -------------------------------------------------------------------------------------------------------
+def _dot_id(text: Any) -> str:
+    """A DOT quoted string. In DOT only \\" is an escape inside quotes, and a backslash pair is read as a pair, so
+    escaping backslashes then quotes means app text can neither end the string nor form a Graphviz escape (\\N, \\l)."""
+    value = safe_text(text)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _dot_label(*lines: Any) -> str:
+    """Several lines, each escaped, joined with DOT's own line break (a raw \\n only we write)."""
+    kept = [safe_text(line, LABEL_LIMIT) for line in lines if line not in (None, "")]
+    return '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in kept) + '"'
+
+
 def to_dot(graph: nx.MultiDiGraph) -> str:
-    lines = ["digraph naysayer {", "  node [shape=box, fontname=\"Noto Sans CJK SC\"];"]
+    lines = ["digraph naysayer {", '  node [shape=box, fontname="Noto Sans CJK SC"];',
+             '  edge [fontname="Noto Sans CJK SC", fontsize=10];']
     for node, data in graph.nodes(data=True):
-        label = f"{data.get('scene', '')}\\n{data.get('activity', '').rsplit('.', 1)[-1]}"
-        lines.append(f"  {_dot_quote(node)} [label={_dot_quote(label)}];")
+        activity = str(data.get("activity", "")).rsplit(".", 1)[-1]
+        label = _dot_label(data.get("scene", ""), activity, f"{node} x{data.get('visits', 0)}")
+        lines.append(f"  {_dot_id(node)} [label={label}];")
     for u, v, data in graph.edges(data=True):
-        label = " ".join(x for x in (data.get("type", ""), data.get("role", ""), data.get("text", "")) if x)
-        lines.append(f"  {_dot_quote(u)} -> {_dot_quote(v)} [label={_dot_quote(label)}];")
+        head = " ".join(str(x) for x in (data.get("type"), data.get("role")) if x)
+        label = _dot_label(f"#{data.get('seq', '')} {head}", data.get("text", ""), data.get("outcome", ""))
+        lines.append(f"  {_dot_id(u)} -> {_dot_id(v)} [label={label}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
+def to_json(graph: nx.MultiDiGraph) -> str:
+    try:
+        data = nx.node_link_data(graph, edges="links")
+    except TypeError:  # networkx < 3.4 names the keyword `link`
+        data = nx.node_link_data(graph, link="links")
+    return json.dumps(data, ensure_ascii=False, indent=1, default=str, allow_nan=False)
+
+
+def to_graphml(graph: nx.MultiDiGraph) -> str:
+    buffer = io.BytesIO()
+    nx.write_graphml(graph, buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8")
+
+
 def export_graph(graph: nx.MultiDiGraph, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(nx.node_link_data(graph, edges="links"), ensure_ascii=False, indent=1, default=str)
+        return to_json(graph)
     if fmt == "graphml":
-        buffer = io.BytesIO()
-        nx.write_graphml(graph, buffer, encoding="utf-8")
-        return buffer.getvalue().decode("utf-8")
+        return to_graphml(graph)
     if fmt == "dot":
         return to_dot(graph)
-    raise ValueError(f"{fmt!r}: unknown graph format (graphml, json, dot)")
+    raise UnknownGraphFormat(f"{str(fmt)[:40]!r}: unknown graph format ({', '.join(FORMATS)})")
 
 
-def graph_command(run: Path, fmt: str) -> str:
+def graph_command(run_path: Path | str, fmt: str) -> str:
+    """`naysayer graph RUN --format F`: the run's graph as text. Raises NotARun, NewerSchema, UnknownGraphFormat."""
     from crawler.store import RunStore
 
-    with RunStore.open(run) as store:
+    if fmt not in FORMATS:
+        raise UnknownGraphFormat(f"{str(fmt)[:40]!r}: unknown graph format ({', '.join(FORMATS)})")
+    with RunStore.open(Path(run_path)) as store:
         return export_graph(build_graph(store.trace()), fmt)
