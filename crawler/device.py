@@ -15,7 +15,7 @@ from pathlib import Path
 
 import adbutils
 
-from crawler.android.dumpsys import Foreground, PackageState, package_state, resumed_activity
+from crawler.android.dumpsys import Foreground, PackageState, package_state, resumed_activity, screen_size
 from crawler.android.logcat import LogcatReader
 from crawler.wire import FastAdbClient
 
@@ -113,6 +113,7 @@ class AndroidDevice:
         self.adb = self.client.device(serial)
         self._u2 = None
         self._info: DeviceInfo | None = None
+        self._size: tuple[int, int] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def shell(self, command: str, timeout: float = 60) -> str:
@@ -166,6 +167,14 @@ class AndroidDevice:
             if match:
                 props[match.group(1)] = match.group(2)
         return props
+
+    def screen_size(self) -> tuple[int, int]:
+        """(width, height) in pixels: `wm size`, the override size when one is set, as Android applies it."""
+        if self._size is None:
+            self._size = screen_size(self.shell("wm size"))
+            if self._size is None:
+                raise DeviceError(f"{self.serial}: unreadable screen size")
+        return self._size
 
     def now(self) -> float:
         """Device time in seconds since the epoch."""

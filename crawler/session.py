@@ -86,7 +86,6 @@ class Session:
         self.t0 = 0.0
         self.steps = 0
         self.last: Observation | None = None
-        self.last_png: str | None = None
         self.last_pid: int | None = None
         self.last_permissions: dict | None = None
         self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
@@ -260,7 +259,7 @@ class Session:
         elif decision.type == "wait":
             d.wait(decision.seconds)
         elif decision.type == "swipe":
-            w, h = 720, 1600
+            w, h = d.screen_size()
             dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
             d.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
         elif decision.type == "relaunch":

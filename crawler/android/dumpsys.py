@@ -56,6 +56,12 @@ def focused_window(dumpsys_window: str) -> Foreground | None:
     return Foreground(match.group(1), "") if match else None
 
 
+def screen_size(wm_size: str) -> tuple[int, int] | None:
+    """(width, height) from `wm size`: the override size when one is set (it is what apps are laid out in)."""
+    sizes = {kind: (int(w), int(h)) for kind, w, h in re.findall(r"(Physical|Override) size: (\d+)x(\d+)", wm_size)}
+    return sizes.get("Override") or sizes.get("Physical")
+
+
 def package_state(package: str, dumpsys_package: str) -> PackageState:
     """Version and runtime permission state from `dumpsys package <pkg>`."""
     if f"Package [{package}]" not in dumpsys_package:

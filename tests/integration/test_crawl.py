@@ -201,3 +201,8 @@ def test_crash_after_refusal_is_recorded_and_the_app_relaunched(sim, tmp_path):
     closing = next(s for s in trace.after(recovery.seq) if s.kind == "action")
     assert closing.data["scene"] == "system_dialog" and closing.data["role"] in ("close_app", "ok")
     assert any(s.data["type"] == "launch" for s in trace.after(closing.seq) if s.kind == "action")
+
+
+def test_device_reports_its_screen_size(sim):
+    _, device = sim()
+    assert device.screen_size() == (720, 1600)

@@ -1,6 +1,6 @@
 """Parsers of dumpsys and logcat output, on text in the formats Android prints."""
 
-from crawler.android.dumpsys import focused_window, package_state, resumed_activity
+from crawler.android.dumpsys import focused_window, package_state, resumed_activity, screen_size
 from crawler.android.logcat import parse_line
 
 DUMPSYS_PACKAGE = """Packages:
@@ -71,3 +71,9 @@ def test_logcat_ignores_other_and_hostile_lines():
     assert parse_line("1767225600.123  2001  2001 D SomeTag: hello") is None
     assert parse_line("garbage") is None
     assert parse_line("x" * 100000) is None
+
+
+def test_screen_size_prefers_the_override():
+    assert screen_size("Physical size: 1080x2400\n") == (1080, 2400)
+    assert screen_size("Physical size: 1440x3200\nOverride size: 1080x2400\n") == (1080, 2400)
+    assert screen_size("wm: not found") is None
