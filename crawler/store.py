@@ -334,20 +334,24 @@ class RunStore:
     def verify(self) -> ChainReport:
         """Check the hash chain from the first step, then that every blob named by a step's xml/png is present
         and matches its hash. Stops at the first broken step. Never writes."""
-        with self._lock:
-            rows = self._conn.execute("SELECT seq, t, kind, data, prev_hash, hash FROM steps ORDER BY seq").fetchall()
-            head_row = self._conn.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
         report = ChainReport(ok=True)
         checked: dict[str, str] = {}  # sha -> problem ("" = fine), each blob read once
         prev, expected = GENESIS, 1
-        for seq, t, kind, text, prev_hash, digest in rows:
-            report.steps += 1
-            bad = self._bad_step(seq, t, kind, text, prev_hash, digest, prev, expected)
-            if bad:
-                report.first_bad_seq, report.reason = bad
-                break
-            self._check_blobs(seq, text, checked, report)
-            prev, expected = digest, seq + 1
+        with self._lock:  # one read transaction: the rows and the head are one snapshot
+            self._conn.execute("BEGIN")
+            try:
+                head_row = self._conn.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+                rows = self._conn.execute("SELECT seq, t, kind, data, prev_hash, hash FROM steps ORDER BY seq")
+                for seq, t, kind, text, prev_hash, digest in rows:  # streamed: a long run is not held in memory
+                    report.steps += 1
+                    bad = self._bad_step(seq, t, kind, text, prev_hash, digest, prev, expected)
+                    if bad:
+                        report.first_bad_seq, report.reason = bad
+                        break
+                    self._check_blobs(seq, text, checked, report)
+                    prev, expected = digest, seq + 1
+            finally:
+                self._conn.execute("COMMIT")
         report.head = prev
         if report.first_bad_seq is None and head_row is not None:
             self._check_head(str(head_row[0]), expected - 1, prev, report)
