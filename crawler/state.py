@@ -4,9 +4,10 @@ A state key is a short hex digest of the screen's STRUCTURE:
 - the foreground package (given, else the packages of the windows) and the activity, if given;
 - the scene kind;
 - the multiset of (class, resource-id, depth bucket, clickable) over the nodes of the app and dialog windows, with
-  repeats capped (REPEAT_CAP, or 1 inside a scrolling container) so a list of 10 rows and one of 12 rows are the
-  same screen. System decoration windows (status bar, navigation bar) and input methods are left out: their clock,
-  notification icons and keyboard candidates change all the time.
+  repeats capped (REPEAT_CAP) so a list of 10 rows and one of 12 rows are the same screen. (Not "presence only
+  inside scrolling containers": apps, and the zoo, wrap whole pages in a ScrollView, and that would merge pages.)
+  System decoration windows (status bar, navigation bar) and input methods are left out: their clock, notification
+  icons and keyboard candidates change all the time.
 Text is left out (clocks, counters, prices, feeds change all the time), and so are bounds (they jitter), except for
 dialogs and screens read from pixels, where the STATIC text is the identity: two dialogs on the same layout (camera
 vs location, consent vs ad) must not merge. Digits are masked in that text, so a countdown ("跳过 3", "跳过 2"), a
@@ -18,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
 
 from crawler.perceive.scene import Scene
-from crawler.screen import Hierarchy, Widget, Window, normalize, parse_hierarchy
+from crawler.screen import Hierarchy, Window, normalize, parse_hierarchy
 
 REPEAT_CAP = 3  # identical nodes beyond this count (list rows) do not change the state
 DEPTH_BUCKET = 2  # depths 4 and 5 are the same bucket: a wrapper layout more or less is not a new screen
@@ -44,31 +44,14 @@ def _windows(hierarchy: Hierarchy) -> list[Window]:
     return kept or list(hierarchy.windows)
 
 
-def _walk(root: Widget) -> Iterator[tuple[Widget, bool]]:
-    """Every node under `root`, with whether it lies inside a scrolling container."""
-    stack = [(root, False)]
-    while stack:
-        node, scrolled = stack.pop()
-        yield node, scrolled
-        inner = scrolled or node.scrollable
-        stack.extend((child, inner) for child in reversed(node.children))
-
-
 def _structure(hierarchy: Hierarchy) -> list[str]:
     counts: Counter[str] = Counter()
-    listed: set[str] = set()  # tokens seen inside a scrolling container: presence only
     roots = [w.root for w in _windows(hierarchy)] or [w for w in hierarchy.widgets if w.parent is None]
     for root in roots:
-        for w, scrolled in _walk(root):
+        for w in root.walk():
             cls = w.cls.rsplit(".", 1)[-1]
-            token = f"{cls}|{w.resource_id}|{min(w.depth, DEPTH_CAP) // DEPTH_BUCKET}|{int(w.clickable)}"
-            if scrolled:
-                listed.add(token)
-            else:
-                counts[token] += 1
-    tokens = [f"{token}*{min(n, REPEAT_CAP)}" for token, n in counts.items()]
-    tokens += [f"{token}~" for token in listed]
-    return sorted(tokens)
+            counts[f"{cls}|{w.resource_id}|{min(w.depth, DEPTH_CAP) // DEPTH_BUCKET}|{int(w.clickable)}"] += 1
+    return sorted(f"{token}*{min(n, REPEAT_CAP)}" for token, n in counts.items())
 
 
 def _static(line: str) -> str:
