@@ -97,8 +97,8 @@ def run(steps: int, where: Path) -> list[tuple[str, str, str, str]]:
     return [
         ("append (commit per step)", f"{statistics.median(append_us):.0f} µs", f"{_pct(append_us, 0.9):.0f} µs",
          f"{len(append_us)} steps"),
-        ("put_blob, new (12 KB xml, 90 KB png)", f"{statistics.median(put_new_us):.0f} µs", f"{_pct(put_new_us, 0.9):.0f} µs",
-         f"{len(put_new_us)} puts"),
+        ("put_blob, new (12 KB xml, 90 KB png)", f"{statistics.median(put_new_us):.0f} µs",
+         f"{_pct(put_new_us, 0.9):.0f} µs", f"{len(put_new_us)} puts"),
         ("put_blob, already stored (dedupe)", f"{statistics.median(put_us):.0f} µs", f"{_pct(put_us, 0.9):.0f} µs",
          f"{len(put_us)} puts"),
         ("trace() load", f"{load_ms:.0f} ms", "", f"{steps} steps"),

@@ -28,6 +28,7 @@ FORMATS = ("graphml", "json", "dot")
 OUTCOMES = ("same_state", "new_state", "left_app", "app_died", "crashed")
 TEXT_LIMIT = 200  # characters kept of any string attribute
 LABEL_LIMIT = 60  # characters of a DOT label line
+UNSAFE_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")  # controls, bidi/format, surrogates, private, unassigned
 CRASH_EVENTS = ("crash",)
 DEATH_EVENTS = ("app_died", "proc_died")
 CRASH_RECOVERIES = ("crashed",)
@@ -45,7 +46,7 @@ def safe_text(value: Any, limit: int = TEXT_LIMIT) -> str:
         return ""
     text = str(value)[: limit * 2]
     if not text.isprintable():
-        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else ch for ch in text)
+        text = "".join(" " if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in text)
     return text[:limit]
 
 
@@ -84,8 +85,8 @@ def _add_state(graph: nx.MultiDiGraph, step: Step) -> str:
     png = step.data.get("png") or ""
     if state not in graph:
         scene = step.data.get("scene") or {}
-        graph.add_node(state, package=safe_text(step.data.get("package")), activity=safe_text(step.data.get("activity")),
-                       scene=safe_text(scene.get("kind") if isinstance(scene, dict) else scene), first_seq=step.seq,
+        graph.add_node(state, package=safe_text(step.data.get("package")),
+                       activity=safe_text(step.data.get("activity")), scene=safe_text(scene.get("kind") if isinstance(scene, dict) else scene), first_seq=step.seq,
                        last_seq=step.seq, visits=0, png=safe_text(png))
     node = graph.nodes[state]
     node["visits"] += 1

@@ -366,8 +366,9 @@ class RunStore:
         if not isinstance(seq, int) or seq < expected:
             return (seq if isinstance(seq, int) else expected), "a step that does not belong in the sequence"
         if seq > expected:
-            missing = f"step {expected} is missing" if seq == expected + 1 else f"steps {expected}-{seq - 1} are missing"
-            return expected, missing
+            if seq == expected + 1:
+                return expected, f"step {expected} is missing"
+            return expected, f"steps {expected}-{seq - 1} are missing"
         if not isinstance(t, (int, float)) or not isinstance(kind, str) or not isinstance(text, str):
             return seq, "its columns have the wrong types"
         if prev_hash != prev:

@@ -31,7 +31,8 @@ def window(*children: str, pkg: str = APP) -> str:
 
 
 def dump(*windows: str) -> str:
-    return f"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\">{''.join(windows)}</hierarchy>"
+    head = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"
+    return f'{head}<hierarchy rotation="0">{"".join(windows)}</hierarchy>'
 
 
 def status_bar(clock: str, icons: int) -> str:
@@ -87,7 +88,8 @@ def test_different_permission_dialogs_on_the_same_layout_are_different_states(as
     location_xml = perm_dialog("Allow Snap to access this device's location?")
     if as_scene:
         camera = Scene("permission_dialog", permission="camera", text=["allow snap to take pictures and record video?"])
-        location = Scene("permission_dialog", permission="location", text=["allow snap to access this device's location?"])
+        location = Scene("permission_dialog", permission="location",
+                         text=["allow snap to access this device's location?"])
     else:
         camera = location = "permission_dialog"  # only the kind: the dialog's own text is read from the dump
     assert state_key(camera_xml, camera, APP) != state_key(location_xml, location, APP)
@@ -135,7 +137,8 @@ def test_keys_from_a_parsed_hierarchy_and_from_xml_agree_and_are_short_hex():
 
 
 @pytest.mark.parametrize(("fixture", "camera", "location"), [
-    ("perm_aosp11_en.xml", "Allow Snap to take pictures and record video?", "Allow Snap to access this device's location?"),
+    ("perm_aosp11_en.xml", "Allow Snap to take pictures and record video?",
+     "Allow Snap to access this device's location?"),
     ("perm_miui_zh.xml", "拍摄照片和录制视频", "获取位置信息"),
 ])
 def test_a_real_rom_dialog_for_another_permission_is_another_state(fixture, camera, location):

@@ -81,7 +81,8 @@ def test_the_hash_chain_is_the_documented_formula(tmp_path):
     prev = "0" * 64
     for seq, t, kind, data, prev_hash, stored in rows:
         material = f"{prev}\n{seq}\n{t:.6f}\n{kind}\n{data}".encode()
-        assert prev_hash == prev and stored == hashlib.sha256(material).hexdigest() == step_hash(prev, seq, t, kind, data)
+        assert prev_hash == prev
+        assert stored == hashlib.sha256(material).hexdigest() == step_hash(prev, seq, t, kind, data)
         prev = stored
     assert '"text":"拒绝"' in rows[2][3]  # canonical JSON: compact, sorted, not ASCII-escaped
 
