@@ -87,7 +87,8 @@ def _add_state(graph: nx.MultiDiGraph, step: Step) -> str:
         scene = step.data.get("scene") or {}
         kind = scene.get("kind") if isinstance(scene, dict) else scene
         graph.add_node(state, package=safe_text(step.data.get("package")),
-                       activity=safe_text(step.data.get("activity")), scene=safe_text(kind), first_seq=step.seq, last_seq=step.seq, visits=0, png=safe_text(png))
+                       activity=safe_text(step.data.get("activity")), scene=safe_text(kind),
+                       first_seq=step.seq, last_seq=step.seq, visits=0, png=safe_text(png))
     node = graph.nodes[state]
     node["visits"] += 1
     node["last_seq"] = step.seq
