@@ -16,6 +16,7 @@ USER_ERRORS = {
     "DeviceError", "DeviceLost", "BadHierarchy", "InspectError", "NotARun", "NewerSchema", "BrokenChain",
     "ZooError", "UnknownSkin", "UnknownStrategy", "FontsMissing", "UsageError", "BadImage", "OcrUnavailable",
     "TaxonomyError", "SettingsError", "AdbServerError", "LabError", "SkinError", "AnalyzeError",
+    "RunExists", "BadRunId", "UnknownGraphFormat", "MissingBlob", "BadBlob",
 }
 EXIT_USER_ERROR = 2
 
@@ -155,11 +156,18 @@ def cmd_verify(args) -> int:
     with RunStore.open(Path(args.run)) as store:
         report = store.verify()
     if args.json:
-        _print_json({"ok": report.ok, "first_bad_seq": report.first_bad_seq, "reason": report.reason})
-    elif report.ok:
-        out.print(f"{args.run}: hash chain intact")
+        _print_json({"ok": report.ok, "chain_ok": report.chain_ok, "steps": report.steps,
+                     "first_bad_seq": report.first_bad_seq, "reason": report.reason,
+                     "blob_problems": report.blob_problems})
+        return 0 if report.ok else 1
+    if not report.chain_ok:
+        out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}", markup=False)
     else:
-        out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}")
+        out.print(f"{args.run}: hash chain intact ({report.steps} steps)", markup=False)
+    for problem in report.blob_problems[:20]:
+        out.print(f"  {problem}", markup=False)
+    if len(report.blob_problems) > 20:
+        out.print(f"  ... and {len(report.blob_problems) - 20} more blob problems", markup=False)
     return 0 if report.ok else 1
 
 

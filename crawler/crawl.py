@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 from pathlib import Path
 
 from crawler.device import AndroidDevice, adb_client, check_package
 from crawler.session import CrawlSettings, Session, preflight
 from crawler.store import RunStore
 from strategies import make_strategy
-
-
-def new_run_id(package: str) -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{package}-{secrets.token_hex(2)}"
 
 
 def recorded_actions(run: Path) -> list[dict]:
@@ -66,7 +60,7 @@ def crawl_app(*, serial: str, package: str, apk: Path | None = None, strategy: s
 
         engine = default_engine()  # loads its models on the first blind screen only
     out.mkdir(parents=True, exist_ok=True)
-    store = RunStore.create(out, new_run_id(package))
+    store = RunStore.create(out, package=package)
     display, update = _progress_printer(package, progress)
     try:
         session = Session(device, package, strat, store, settings, ocr=engine, apk_sha256=apk_sha, on_progress=update)

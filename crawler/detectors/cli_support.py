@@ -31,7 +31,7 @@ def analyze_run(run_path: str | Path, settings: Settings | None = None, write: b
         raise AnalyzeError(str(exc)) from None
     with run:
         report = run.verify()
-        if report.first_bad_seq is not None:  # missing screenshots weaken evidence; a broken chain voids it
+        if not report.chain_ok:  # missing screenshots weaken evidence; a broken chain voids it
             raise AnalyzeError(f"{path}: hash chain broken at step {report.first_bad_seq}: {report.reason}; "
                                "findings not written")
         findings = detect(run.trace(), settings)

@@ -106,6 +106,18 @@ def test_broken_chain_is_named_and_nothing_is_rewritten(run_dir, tmp_path):
     assert naysayer("verify", str(broken)).returncode == 1
 
 
+def test_verify_tells_a_missing_screenshot_from_a_broken_chain(run_dir, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run_dir, damaged)
+    next(p for p in (damaged / "blobs").rglob("*") if p.is_file()).unlink()
+    result = naysayer("verify", str(damaged))
+    assert result.returncode == 1
+    assert "hash chain intact" in result.stdout and "missing" in result.stdout
+    assert naysayer("analyze", str(damaged)).returncode == 0  # findings rest on the chain, which holds
+
+
 def test_bad_inputs_are_one_line_each(phone, tmp_path):
     one_line_error(naysayer("crawl", "--device", "emulator-9", "--app", WEATHER, "--quiet"), "no such device")
     one_line_error(naysayer("crawl", "--device", phone, "--app", "com.absent.app", "--quiet", "--out", str(tmp_path)),
