@@ -149,7 +149,7 @@ class Session:
                         self.device.serial)
         scene = perceive(hierarchy, None if blank else png, self.ocr)
         fg_package = snap.foreground.package if snap.foreground else ""
-        state = state_key(hierarchy, scene, fg_package)
+        state = state_key(hierarchy, scene, fg_package, activity=snap.foreground.activity if snap.foreground else "")
         # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:
         # on every ROM the dialog belongs to another package (com.android.permissioncontroller, com.lbe.security.miui...).
         in_app = fg_package == self.package or (
