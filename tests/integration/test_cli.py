@@ -188,3 +188,26 @@ def test_sim_serve_prints_serials_that_adb_sees_and_stops_cleanly(adb_server):
     finally:
         serve.terminate()
         assert serve.wait(timeout=20) == 0
+
+
+def test_lab_crawls_a_list_of_apps_across_devices_and_keeps_going_past_a_bad_one(phone, adb_server, tmp_path):
+    from emulator.sim.adb_server import serve_backend
+
+    second = SimDevice("sim2", skin="aosp-11", apps=load_zoo(), storage_dir=tmp_path / "dev2")
+    registered = serve_backend(adb_server.client, second)
+    second.set_serial(registered.serial)
+    try:
+        apps = tmp_path / "apps.txt"
+        apps.write_text(f"# tonight\n{WEATHER}\ncom.example.scanly  # the polite one\ncom.absent.app\n")
+        result = naysayer("lab", "--device", phone, "--device", registered.serial, str(apps), "--budget", "30s",
+                          "--idle", "0", "--no-ocr", "--json", "--out", str(tmp_path / "runs"))
+        rows = {row["package"]: row for row in json.loads(result.stdout)}
+        assert result.returncode == 1  # one app could not be crawled, and says why
+        assert "quit_on_refusal" in rows[WEATHER]["kinds"] and rows[WEATHER]["end"] in ("done", "budget")
+        assert rows["com.example.scanly"]["kinds"] == [] and rows["com.example.scanly"]["run"]
+        assert "not installed" in rows["com.absent.app"]["error"]
+        assert {rows[WEATHER]["device"], rows["com.example.scanly"]["device"]} == {phone, registered.serial}
+    finally:
+        registered.stop()
+    one_line_error(naysayer("lab", "--device", phone, str(tmp_path / "nope.txt")), "nope.txt")
+    one_line_error(naysayer("lab", "--device", "emulator-3", WEATHER), "no such device")
