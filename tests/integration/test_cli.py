@@ -211,3 +211,29 @@ def test_lab_crawls_a_list_of_apps_across_devices_and_keeps_going_past_a_bad_one
         registered.stop()
     one_line_error(naysayer("lab", "--device", phone, str(tmp_path / "nope.txt")), "nope.txt")
     one_line_error(naysayer("lab", "--device", "emulator-3", WEATHER), "no such device")
+
+
+def test_an_interrupted_crawl_keeps_its_run_and_says_so(phone, tmp_path):
+    import signal
+    import time
+
+    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--device", phone, "--app",
+                              "com.example.haowu.shop", "--budget", "3000s", "--steps", "100000", "--idle", "0",
+                              "--no-ocr", "--quiet", "--out", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*/trace.sqlite")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # well into the crawl
+    crawl.send_signal(signal.SIGINT)
+    stdout, stderr = crawl.communicate(timeout=60)
+    assert crawl.returncode == 1 and "Traceback" not in stderr, stderr
+    assert "interrupted" in stderr
+    run = Path(stdout.strip().splitlines()[-1])
+    verified = json.loads(naysayer("verify", str(run), "--json").stdout)
+    assert verified["chain_ok"] and verified["steps"] > 5
+    from crawler.store import RunStore
+
+    with RunStore.open(run) as store:
+        last = store.trace().steps[-1]
+    assert last.kind == "run_end" and last.data["reason"] == "interrupted"
