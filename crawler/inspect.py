@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ from crawler.perceive import perceive
 from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, clean, parse_hierarchy
 
 MAX_PNG_BYTES = 32 * 1024 * 1024
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class InspectError(ValueError):
@@ -34,21 +32,23 @@ def _read(path: Path, limit: int, what: str) -> bytes:
         raise InspectError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
 
 
-def _png_screen(png: bytes) -> tuple[int, int, int, int]:
-    """The screen size from the PNG header (no decoding)."""
-    if png[:8] == PNG_MAGIC and len(png) >= 24:
-        width, height = struct.unpack(">II", png[16:24])
-        if 0 < width < 20000 and 0 < height < 20000:
-            return (0, 0, width, height)
-    return DEFAULT_SCREEN
+def _image_screen(path: Path, image: bytes) -> tuple[int, int, int, int]:
+    """The screen bounds of a screenshot in any format OpenCV reads (screencap PNG, u2 JPEG...)."""
+    from crawler.perceive.vision import BadImage, decode
+
+    try:
+        height, width = decode(image).shape[:2]
+    except BadImage as exc:
+        raise InspectError(f"{path}: not a screenshot: {exc}") from None
+    return (0, 0, width, height)
 
 
 def _ocr_engine() -> Any:
     try:
-        from crawler.perceive.ocr import OcrEngine
+        from crawler.perceive.ocr import default_engine
     except ImportError as exc:
         raise InspectError(f"OCR is not available: {exc}") from None
-    return OcrEngine()
+    return default_engine()  # one model load per process
 
 
 def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool = True) -> dict[str, Any]:
@@ -57,8 +57,7 @@ def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool =
     if xml_path is None and png_path is None:
         raise InspectError("inspect needs a hierarchy dump and/or a screenshot")
     png = _read(Path(png_path), MAX_PNG_BYTES, "screenshot") if png_path is not None else None
-    if png is not None and png[:8] != PNG_MAGIC:
-        raise InspectError(f"{png_path}: not a PNG file")
+    screen = _image_screen(png_path, png) if png is not None else DEFAULT_SCREEN
     if xml_path is not None:
         data = _read(Path(xml_path), MAX_BYTES, "hierarchy")
         try:
@@ -66,7 +65,7 @@ def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool =
         except BadHierarchy as exc:
             raise InspectError(f"{xml_path}: {exc}") from None
     else:
-        hierarchy = Hierarchy.empty(_png_screen(png) if png is not None else DEFAULT_SCREEN)
+        hierarchy = Hierarchy.empty(screen)
     ocr = _ocr_engine() if (use_ocr and png is not None) else None
     scene = perceive(hierarchy, png if ocr is not None else None, ocr)
     return {

@@ -10,6 +10,7 @@ from crawler.screen import Widget, Window
 
 DENY_ROLES = ("deny", "deny_dont_ask")
 ALLOW_ROLES = ("allow", "allow_foreground", "allow_once", "allow_always")
+SYSTEM_ONLY_ROLES = ("allow_foreground", "allow_once", "allow_always", "deny_dont_ask")  # choices only the system dialog offers
 
 
 def group_of(form: str, lex: PermissionLexicon | None = None) -> str | None:
@@ -49,9 +50,16 @@ def _text_role(ctx: Context, w: Widget, lex: PermissionLexicon) -> str | None:
 
 
 def _title(ctx: Context, window: Window, lex: PermissionLexicon) -> Widget | None:
-    for w in window.widgets():
-        if w.label and not w.clickable and lex.titles.search(ctx.form(w)):
+    labels = [w for w in window.widgets() if w.label and not w.clickable]
+    for w in labels:
+        if lex.titles.search(ctx.form(w)):
             return w
+    # Read from pixels, the question wraps over lines that come back one by one ("Allow X to access" / "photos,
+    # media, and files on" / "your device?"): try each line with the next two.
+    if any(w.source != "hierarchy" for w in labels):
+        for i, w in enumerate(labels):
+            if lex.titles.search(" ".join(ctx.form(x) for x in labels[i:i + 3])):
+                return w
     return None
 
 
@@ -63,8 +71,11 @@ def _message(ctx: Context, window: Window) -> Widget | None:
 
 
 def _candidate(ctx: Context, window: Window, lex: PermissionLexicon) -> bool:
-    """Cheap test before the full look: a permission package, a known id, or a permission title on screen."""
+    """Cheap test before the full look: a permission package, a known id, or lines read from pixels (no package or id
+    to go by there: the full look decides by the choices offered)."""
     if window.package in lex.packages or lex.is_system_package(window.package):
+        return True
+    if any(w.source != "hierarchy" for w in window.root.walk()):
         return True
     return any(w.resource_id and (w.id_name.casefold() in lex.id_roles) for w in window.widgets())
 
@@ -82,6 +93,7 @@ def detect(ctx: Context) -> Scene | None:
 
 def _detect_window(ctx: Context, window: Window, lex: PermissionLexicon) -> Scene | None:
     widgets = list(window.widgets())
+    from_pixels = any(w.source != "hierarchy" for w in widgets[:3])
     in_package = window.package in lex.packages or any(w.package in lex.packages for w in widgets[:3])
     by_id: dict[str, Widget] = {}
     has_dialog_id = False
@@ -117,6 +129,11 @@ def _detect_window(ctx: Context, window: Window, lex: PermissionLexicon) -> Scen
         confidence = 0.95
     elif text_dialog and title is not None and lex.is_system_package(window.package):
         confidence = 0.85
+    elif text_dialog and from_pixels and (title is not None or any(r in by_text for r in SYSTEM_ONLY_ROLES)):
+        # Read from pixels there is no package to trust, but these choices ("仅在使用中允许", "本次运行允许",
+        # "Only this time", "拒绝且不再询问") are the system dialog's own, and so is its question ("Allow X to
+        # access...?") above an allow / deny pair.
+        confidence = 0.8 if title is None else 0.75
     else:
         return None
 
@@ -128,6 +145,10 @@ def _detect_window(ctx: Context, window: Window, lex: PermissionLexicon) -> Scen
             boxes.append(checkbox(ctx, w))
     message = _message(ctx, window) or title
     group = group_of(ctx.form(message), lex) if message is not None else None
+    if group is None and message is not None and from_pixels:  # a question read over several lines
+        labels = [w for w in widgets if w.label and not w.clickable]
+        start = labels.index(message) if message in labels else 0
+        group = group_of(" ".join(ctx.form(w) for w in labels[start:start + 3]), lex)
     if group is None and message is None:
         for w in widgets:
             if w.label and not w.clickable:

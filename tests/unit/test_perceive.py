@@ -249,7 +249,7 @@ def test_inspect_errors_name_the_input(tmp_path):
         inspect_screen(cut, None, use_ocr=False)
     notpng = tmp_path / "shot.png"
     notpng.write_bytes(b"GIF89a")
-    with pytest.raises(InspectError, match="not a PNG"):
+    with pytest.raises(InspectError, match="shot.png: not a screenshot"):
         inspect_screen(None, notpng, use_ocr=False)
 
 
