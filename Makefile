@@ -31,8 +31,13 @@ sim: $(STAMP) $(FONT_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check crawler strategies emulator reports tests bench
 
+# Each benchmark prints a markdown table; docs/benchmarks.md records them with the machine and the date.
 bench: $(STAMP) $(FONT_STAMP)
 	$(BIN)/python bench/wire.py
+	$(BIN)/python bench/crawl.py
+	$(BIN)/python -m bench.store
+	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/accuracy.py
 
 clean:
 	rm -rf $(VENV) runs
