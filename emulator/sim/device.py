@@ -84,6 +84,7 @@ class SimDevice:
             skin = load_skin(skin)
         self.serial = serial
         self.unauthorized = unauthorized
+        self.offline = False  # True: adbd hangs before the handshake, and the adb server lists the device 'offline'
         self._faults: dict[str, list[str]] = {}
         self.u2_requires_launch = u2_requires_launch
         self.lock = threading.RLock()

@@ -165,6 +165,14 @@ def test_unauthorized_device_is_reported(serve_device, adb_server, tmp_path):
         AndroidDevice(registered.serial, FastAdbClient(port=adb_server.port))
 
 
+def test_offline_device_is_reported(serve_device, adb_server, tmp_path):
+    backend = SimDevice("sim", apps=[], storage_dir=tmp_path / "dev")
+    backend.offline = True
+    registered = serve_device(backend, states=("offline",))
+    with pytest.raises(DeviceError, match="device is offline"):
+        AndroidDevice(registered.serial, FastAdbClient(port=adb_server.port))
+
+
 def test_device_lost_mid_crawl_keeps_the_run(sim, tmp_path):
     _, device = sim()
 

@@ -123,6 +123,8 @@ class Connection:
     def _on_connect(self, msg: Message) -> None:
         self._sock.settimeout(None)
         self.max_payload = max(MIN_PAYLOAD, min(msg.arg1, MAX_PAYLOAD))
+        if getattr(self.backend, "offline", False):
+            return  # a hung adbd: the connection stays open, the handshake never completes, adb says 'offline'
         if self.backend.requires_auth():
             self._send_auth_token()
             return
