@@ -115,7 +115,7 @@ def cmd_lab(args) -> int:
     from rich.text import Text
 
     from crawler.device import AndroidDevice, adb_client
-    from crawler.lab import run_lab
+    from crawler.lab import found_kinds, run_lab
 
     packages = _packages(args.apps)
     client = adb_client(args.adb_port)
@@ -133,14 +133,8 @@ def cmd_lab(args) -> int:
                                      "thresholds": _settings(args)})
     rows = []
     for result in results:
-        kinds: list[str] = []
-        if result.run is not None:
-            from crawler.store import RunStore
-
-            with RunStore.open(result.run) as store:
-                kinds = sorted({f["kind"] for f in store.findings()})
         rows.append({"package": result.package, "device": result.serial, "run": str(result.run or ""),
-                     "end": result.end, "error": result.error, "kinds": kinds})
+                     "end": result.end, "error": result.error, "kinds": found_kinds(result)})
     if args.json:
         _print_json(rows)
     else:

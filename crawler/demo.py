@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from crawler.console import stderr_console, stdout_console
-from crawler.lab import JobResult, LabError, run_lab
+from crawler.lab import JobResult, LabError, found_kinds, run_lab
 from crawler.scoring import AppScore, score
 
 SKINS = ("aosp-13", "miui", "aosp-11", "samsung")  # the demo's devices wear different ROM skins
@@ -84,15 +84,6 @@ def crawl_zoo(root: Path, devices: int, budget: float, on_done=None) -> tuple[li
         results = run_lab([a.manifest.package for a in apps], serials, root, adb_port=adb.port,
                           crawl_options={"budget": budget, "idle": 900.0, "ocr": True}, on_done=on_done)
     return apps, results
-
-
-def found_kinds(result: JobResult) -> list[str]:
-    if result.run is None:
-        return []
-    from crawler.store import RunStore
-
-    with RunStore.open(result.run) as store:
-        return sorted({f["kind"] for f in store.findings()})
 
 
 def run_demo(devices: int = 4, out: Path = Path("runs"), as_json: bool = False, budget: float = 240.0) -> int:

@@ -38,6 +38,16 @@ class JobResult:
     findings: list = field(default_factory=list)
 
 
+def found_kinds(result: JobResult) -> list[str]:
+    """The finding kinds stored in a job's run (none if the app could not be crawled)."""
+    if result.run is None:
+        return []
+    from crawler.store import RunStore
+
+    with RunStore.open(result.run) as store:
+        return sorted({f["kind"] for f in store.findings()})
+
+
 class LabError(RuntimeError):
     pass
 

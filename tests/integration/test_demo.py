@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import crawl_zoo, found_kinds
+from crawler.demo import crawl_zoo
+from crawler.lab import found_kinds
 from crawler.store import RunStore
 
 REPO = Path(__file__).resolve().parents[2]
