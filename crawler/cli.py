@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import logging
-import re
 import sys
 from pathlib import Path
 
-from crawler.console import stderr_console, stdout_console
+from crawler.cli_common import UsageError, console, duration, out, print_json, settings_from_args
 
 # Exceptions that mean "the input is wrong", by class name: they print one line and exit 2, never a traceback.
+# Command modules add their own through a USER_ERRORS set of their own.
 USER_ERRORS = {
     "DeviceError", "DeviceLost", "BadHierarchy", "InspectError", "NotARun", "NewerSchema", "BrokenChain",
     "ZooError", "UnknownSkin", "UnknownStrategy", "FontsMissing", "UsageError", "BadImage", "OcrUnavailable",
@@ -20,25 +20,14 @@ USER_ERRORS = {
 }
 EXIT_USER_ERROR = 2
 
-console = stderr_console()
-out = stdout_console()
+# Command groups that live beside the work they do: each module has add_commands(sub) and may have USER_ERRORS.
+COMMAND_MODULES = (
+    "crawler.lab_cli",
+    "reports.evidence_cli",
+)
 
-
-class UsageError(ValueError):
-    pass
-
-
-def duration(text: str) -> float:
-    """'300s', '5m', '1h', '90' (seconds) -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text or "")
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a duration (examples: 300s, 5m, 1h)")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+_print_json = print_json
+_settings = settings_from_args
 
 
 # -- devices ------------------------------------------------------------------------------------------------------
@@ -87,65 +76,6 @@ def cmd_crawl(args) -> int:
         console.print(f"crawl ended: {reason}" + (f" ({detail})" if detail else ""))
         out.print(str(run_dir))
     return 0 if reason in ("done", "budget", "steps") else 1
-
-
-# -- lab ----------------------------------------------------------------------------------------------------------
-def _packages(items: list[str]) -> list[str]:
-    """Package names given directly, or files of them (one per line, # comments)."""
-    from crawler.device import check_package
-
-    packages: list[str] = []
-    for item in items:
-        path = Path(item)
-        if path.is_file():
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            packages += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-        elif "/" in item or item.endswith(".txt"):
-            raise UsageError(f"{item}: no such file of package names")
-        else:
-            packages.append(item)
-    for package in packages:
-        check_package(package)
-    if not packages:
-        raise UsageError("no apps to crawl: give package names or files of them")
-    return packages
-
-
-def cmd_lab(args) -> int:
-    from rich.text import Text
-
-    from crawler.device import AndroidDevice, adb_client
-    from crawler.lab import found_kinds, run_lab
-
-    packages = _packages(args.apps)
-    client = adb_client(args.adb_port)
-    for serial in args.device:
-        AndroidDevice(serial, client)  # every named device must be there and authorized before the night starts
-    out_dir = Path(args.out)
-    console.print(f"crawling {len(packages)} app(s) on {len(args.device)} device(s); runs go to {out_dir}")
-
-    def done(result) -> None:
-        status = result.end or f"error: {result.error}"
-        console.print(f"  {result.package:<40} {result.serial:<18} {status}", markup=False)
-
-    results = run_lab(packages, args.device, out_dir, adb_port=args.adb_port, on_done=done,
-                      crawl_options={"budget": args.budget, "idle": args.idle, "ocr": not args.no_ocr,
-                                     "thresholds": _settings(args)})
-    rows = []
-    for result in results:
-        rows.append({"package": result.package, "device": result.serial, "run": str(result.run or ""),
-                     "end": result.end, "error": result.error, "kinds": found_kinds(result)})
-    if args.json:
-        _print_json(rows)
-    else:
-        from rich.table import Table
-
-        table = Table("app", "device", "end", "finding kinds", "run")
-        for row in rows:
-            table.add_row(*(Text(str(v)) for v in (row["package"], row["device"], row["end"] or row["error"],
-                                                    ", ".join(row["kinds"]) or "-", row["run"])))
-        out.print(table)
-    return 0 if all(row["end"] in ("done", "budget", "steps") for row in rows) else 1
 
 
 # -- inspect ------------------------------------------------------------------------------------------------------
@@ -201,33 +131,6 @@ def cmd_analyze(args) -> int:
         out.print(findings_table(findings))
         console.print(f"{len(findings)} finding(s) stored in {args.run}")
     return 0
-
-
-def _settings(args):
-    from crawler.detectors.taxonomy import Settings
-
-    return Settings.from_cli(args.set or [])
-
-
-def cmd_verify(args) -> int:
-    from crawler.store import RunStore
-
-    with RunStore.open(Path(args.run)) as store:
-        report = store.verify()
-    if args.json:
-        _print_json({"ok": report.ok, "chain_ok": report.chain_ok, "steps": report.steps,
-                     "first_bad_seq": report.first_bad_seq, "reason": report.reason,
-                     "blob_problems": report.blob_problems})
-        return 0 if report.ok else 1
-    if not report.chain_ok:
-        out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}", markup=False)
-    else:
-        out.print(f"{args.run}: hash chain intact ({report.steps} steps)", markup=False)
-    for problem in report.blob_problems[:20]:
-        out.print(f"  {problem}", markup=False)
-    if len(report.blob_problems) > 20:
-        out.print(f"  ... and {len(report.blob_problems) - 20} more blob problems", markup=False)
-    return 0 if report.ok else 1
 
 
 def cmd_kinds(args) -> int:
@@ -327,19 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print {run, end, detail} as JSON")
     p.set_defaults(fn=cmd_crawl)
 
-    p = sub.add_parser("lab", help="crawl many apps on many devices (one worker per device), for overnight runs")
-    p.add_argument("--device", action="append", required=True, metavar="SERIAL",
-                   help="a device to use; repeat for a farm (each gets a fixed share of the apps)")
-    p.add_argument("apps", nargs="+", metavar="APP",
-                   help="package names, or files of them (one per line, # comments); apps must be installed")
-    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s)")
-    p.add_argument("--out", default="runs", help="where runs are written (default runs/)")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
-    p.add_argument("--json", action="store_true", help="print a JSON list {package, device, run, end, error, kinds}")
-    p.set_defaults(fn=cmd_lab)
-
     p = sub.add_parser("inspect", help="say what is on one screen: scene, permission, actions, text")
     p.add_argument("--xml", metavar="FILE", help="a uiautomator hierarchy dump")
     p.add_argument("--png", metavar="FILE", help="a screenshot (read with OCR where the hierarchy is blind)")
@@ -370,11 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_kinds)
 
-    p = sub.add_parser("verify", help="check a run's hash chain and blobs")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(fn=cmd_verify)
-
     sim = sub.add_parser("sim", help="simulated Android devices").add_subparsers(dest="sim_command", required=True,
                                                                                  metavar="SIMCOMMAND")
     p = sim.add_parser("serve", help="start simulated devices with zoo apps; print serials; serve until Ctrl-C")
@@ -393,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="parent folder for runs/demo-<time>/ (default runs/)")
     p.add_argument("--json", action="store_true", help='print {"apps": [...], "precision", "recall"}')
     p.set_defaults(fn=cmd_demo)
+
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.add_commands(sub)
+        USER_ERRORS.update(getattr(module, "USER_ERRORS", ()))
     return parser
 
 
