@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FONT_STAMP := $(VENV)/.fonts
+SYS_STAMP := $(VENV)/.system-packages
 
 .PHONY: test demo sim lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,farm]'
 	touch $(STAMP)
 
 # Screens are drawn with real CJK fonts so OCR reads real pixels.
@@ -18,7 +19,14 @@ $(FONT_STAMP): | $(STAMP)
 	@$(BIN)/python -m emulator.sim.fonts --ensure
 	@touch $(FONT_STAMP)
 
-test: $(STAMP) $(FONT_STAMP)
+# Tests render reports in a real headless browser and run Celery workers against a real Redis server.
+$(SYS_STAMP): | $(STAMP)
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] || { echo "make: chromium and redis-server are needed (apt-get install chromium redis-server)"; exit 1; }; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null; }
+	@touch $(SYS_STAMP)
+
+test: $(STAMP) $(FONT_STAMP) $(SYS_STAMP)
 	$(BIN)/ruff check crawler strategies emulator reports tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
