@@ -12,7 +12,7 @@ from typing import Any
 from crawler.perceive import ads, consent, permission, rationale, splash, system
 from crawler.perceive.consent import cue_widget as consent_cue
 from crawler.perceive.context import Context
-from crawler.perceive.pixels import blind_regions, ocr_window
+from crawler.perceive.pixels import perceive_with_pixels
 from crawler.perceive.rationale import cue_widget as rationale_cue
 from crawler.perceive.scene import Scene
 from crawler.screen import Hierarchy
@@ -44,24 +44,6 @@ def classify(ctx: Context) -> Scene:
 
 
 def perceive(hierarchy: Hierarchy, png: bytes | None = None, ocr: Any = None) -> Scene:
-    """What is on screen. Resource-ids and packages first, texts second; OCR lines where the hierarchy is blind
-    (needs both `png` and an `ocr` object with `read(png) -> [line with .text, .bounds, .score]`)."""
-    ctx = Context.of(hierarchy)
-    regions = blind_regions(ctx) if png and ocr is not None else None
-    if not regions:
-        return classify(ctx)
-    extra = ocr_window(ctx, png, ocr, regions)
-    if extra is None:
-        return classify(ctx)
-    merged = Context.of(hierarchy, [extra.window])
-    scene = classify(merged)
-    from_ocr = [c for c in scene.actions.values() if extra.is_ocr(c)]
-    if scene.actions:
-        scene.source = "ocr" if len(from_ocr) == len(scene.actions) else ("hierarchy+ocr" if from_ocr else "hierarchy")
-    else:
-        scene.source = "hierarchy+ocr"
-    if scene.source != "hierarchy":
-        scene.confidence = round(scene.confidence * extra.score, 3)
-        if scene.dialog_bounds is None and extra.dialog is not None and scene.kind not in ("app", "splash_ad"):
-            scene.dialog_bounds = extra.dialog
-    return scene
+    """What is on screen. Resource-ids and packages first, texts second; pixels (OCR lines, vision shapes) where the
+    hierarchy is blind (needs both `png` and an `ocr` reader, see crawler.perceive.pixels)."""
+    return perceive_with_pixels(hierarchy, png, ocr, classify)

@@ -23,6 +23,9 @@ SCENE_KINDS = (
 # allow_always, dont_ask_checkbox. Consent: accept, refuse, browse (browse-only / guest / basic mode).
 # Rationale: settings (go to settings), not_now, grant (continue to the system request), exit.
 # Ads: close, skip, cta (the ad's call to action). System dialogs: close_app, wait, ok.
+# Where an action's control was found: a hierarchy node, an OCR text line (its box), a vision shape (an X cross).
+ACTION_SOURCES = ("hierarchy", "ocr", "vision")
+
 ACTION_ROLES = (
     "deny", "deny_dont_ask", "allow", "allow_foreground", "allow_once", "allow_always", "dont_ask_checkbox",
     "accept", "refuse", "browse",
@@ -47,6 +50,7 @@ class Control:
     text: str = ""
     resource_id: str = ""
     enabled: bool = True
+    source: str = "hierarchy"  # where perception found it: hierarchy | ocr | vision (see ACTION_SOURCES)
 
     @property
     def center(self) -> tuple[int, int]:
@@ -73,6 +77,7 @@ class Scene:
     source: str = "hierarchy"  # hierarchy | ocr | hierarchy+ocr
     confidence: float = 1.0
     dialog_bounds: Bounds | None = None
+    pixel_error: str | None = None  # the screenshot could not be used (corrupt, truncated, not an image...): why
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

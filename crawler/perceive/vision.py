@@ -7,6 +7,7 @@ the image width. Techniques and numbers: /work/shared/reference/ocr.md ("OpenCV 
 from __future__ import annotations
 
 import functools
+import io
 
 import cv2
 import numpy as np
@@ -17,6 +18,12 @@ REFERENCE_WIDTH = 1080  # thresholds below are in pixels of a 1080-wide screen
 WORK_SCALE = 4  # most checks run at 1/4 resolution: same answers, 16x fewer pixels
 DIM_LEVEL = 170  # the brightest 1% of a dimmed strip stays below this (max of R,G,B)
 BRIGHT_CARD_LEVEL = 200  # light dialog cards are at least this bright (max of R,G,B)
+# Screenshot bounds: the largest phone screens are 1440x3200 (4.6 Mpx); tablets and foldables stay under 16 Mpx.
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 16384
+MIN_SIDE = 16
+IMAGE_FORMATS = ("PNG", "JPEG")
 
 
 class BadImage(ValueError):
@@ -32,10 +39,44 @@ def decode(image: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
     data = np.frombuffer(image, dtype=np.uint8)
     if data.size == 0:
         raise BadImage("screenshot: empty image data (0 bytes)")
+    if data.size > MAX_IMAGE_BYTES:
+        raise BadImage(f"screenshot: {data.size} bytes is too large (limit {MAX_IMAGE_BYTES})")
+    width, height = image_size(image)
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise BadImage(f"screenshot: {width}x{height} pixels is too large to be a phone screen "
+                       f"(limit {MAX_PIXELS} pixels, {MAX_SIDE} per side)")
+    if min(width, height) < MIN_SIDE:
+        raise BadImage(f"screenshot: {width}x{height} pixels is too small to be a phone screen")
     decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if decoded is None or decoded.size == 0:
         raise BadImage(f"screenshot: {data.size} bytes are not a decodable PNG/JPEG image (corrupt or truncated?)")
     return decoded
+
+
+def image_size(image: bytes | bytearray | memoryview) -> tuple[int, int]:
+    """(width, height) from the image header alone: a 20-byte PNG may claim 100000x100000 pixels, and decoding it
+    first would allocate 30 GB. Raises BadImage for bytes that are no image format at all."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(bytes(image))) as header:  # reads the header only
+            if header.format not in IMAGE_FORMATS:
+                raise BadImage(f"screenshot: a {header.format} image, expected PNG or JPEG")
+            size = header.size
+            if header.format == "PNG" and size[0] * size[1] <= MAX_PIXELS:
+                header.verify()  # chunk CRCs and the end chunk, without inflating: catches cut and damaged PNGs
+            return size
+    except BadImage:
+        raise
+    except Image.DecompressionBombError:
+        raise BadImage(f"screenshot: the image header claims more than {MAX_PIXELS} pixels (too large to be a "
+                       f"phone screen)") from None
+    except Exception as error:  # noqa: BLE001 - PIL raises many kinds on a broken header (and bomb errors)
+        head = bytes(image[:8])
+        if head.startswith((b"\x89PNG", b"\xff\xd8")):
+            raise BadImage(f"screenshot: {len(image)} bytes are not a decodable PNG/JPEG image (corrupt or truncated? "
+                           f"{type(error).__name__})") from None
+        raise BadImage(f"screenshot: {len(image)} bytes are not an image (starting {head!r})") from None
 
 
 def _as_bgr(array: np.ndarray) -> np.ndarray:

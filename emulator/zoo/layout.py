@@ -648,11 +648,19 @@ def _splash_ad(b: _Builder, d: m.Dialog, state: ViewState) -> Layout:
             text = f"{text} {gated if gated > 0 else left_total}"
         live = gated == 0
         key = b.target(b.key("skip"), "skip" if s.works else "actions") if live else ""
-        kids.append(ViewNode(cls="android.widget.TextView", bounds=(WIDTH - 180, STATUS_BAR + 32, WIDTH - 32,
-                                                                    STATUS_BAR + 96),
-                             text=text, resource_id=b.rid("tv_skip"), clickable=live, focusable=live, enabled=live,
-                             key=key, style=Style(background="#555555", color="#ffffff" if live else "#bbbbbb",
-                                                  radius=32, size=26, align="center")))
+        skip_box = (WIDTH - 180, STATUS_BAR + 32, WIDTH - 32, STATUS_BAR + 96)
+        pill = Style(background="#555555", color="#ffffff" if live else "#bbbbbb", radius=32, size=26, align="center")
+        if s.textless:
+            # A bare clickable frame; the label is a drawn child, blind in the hierarchy.
+            label = ViewNode(cls="android.widget.TextView", bounds=skip_box, text=text, pixel_only=True,
+                             style=Style(color=pill.color, size=26, align="center"))
+            kids.append(ViewNode(cls="android.widget.FrameLayout", bounds=skip_box, resource_id=b.rid(s.id or "tv_skip"),
+                                 clickable=live, focusable=live, enabled=live, key=key, children=[label],
+                                 style=Style(background="#555555", radius=32)))
+        else:
+            kids.append(ViewNode(cls="android.widget.TextView", bounds=skip_box, text=text,
+                                 resource_id=b.rid(s.id or "tv_skip"), clickable=live, focusable=live, enabled=live,
+                                 key=key, style=pill))
     kids.append(ViewNode(cls="android.widget.ImageView", bounds=(WIDTH // 2 - 56, img_bottom + 40, WIDTH // 2 + 56,
                                                                  img_bottom + 152),
                          style=Style(icon="logo", background=theme.primary, radius=28)))

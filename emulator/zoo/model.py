@@ -370,6 +370,9 @@ class Skip(Strict):
     after: float = Field(default=0, ge=0, le=600)  # inert (greyed) until N s passed: close_countdown
     works: bool = True  # False = drawn but does nothing (splash_ad_no_skip)
     show_seconds: bool = True  # "跳过 3": the seconds left of the ad
+    # The SDK's skip node carries no text: its label is drawn only (as Pangle's tt_splash_skip_btn), under `id`
+    textless: bool = False
+    id: WidgetId | None = None  # resource-id name of the skip node; None = tv_skip
 
 
 class Dialog(Strict):
