@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from crawler.console import stderr_console, stdout_console
-from crawler.lab import JobResult, LabError, found_kinds, run_lab
+from crawler.lab import JobResult, LabError, LabOptions, found_kinds, run_lab
 from crawler.scoring import AppScore, score
 
 SKINS = ("aosp-13", "miui", "aosp-11", "samsung")  # the demo's devices wear different ROM skins
@@ -82,7 +82,7 @@ def crawl_zoo(root: Path, devices: int, budget: float, on_done=None) -> tuple[li
     apps = load_zoo()
     with IsolatedAdbServer() as adb, SimFarm(devices, adb.port) as serials:
         results = run_lab([a.manifest.package for a in apps], serials, root, adb_port=adb.port,
-                          crawl_options={"budget": budget, "idle": 900.0, "ocr": True}, on_done=on_done)
+                          options=LabOptions(budget=budget, idle=900.0, ocr=True), on_done=on_done)
     return apps, results
 
 

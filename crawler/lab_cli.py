@@ -1,83 +1,185 @@
-"""`naysayer lab`: many apps on many devices."""
+"""`naysayer lab run` and `naysayer lab status`: many apps on many devices, overnight, resumable (docs/lab.md).
+
+`lab submit` / `lab worker` (Celery scale-out over the same LabIndex) plug in from crawler/lab/farm.py when it
+exists: its add_commands(lab_subparsers) is called here, and its USER_ERRORS join ours.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from crawler.cli_common import UsageError, console, duration, out, print_json, settings_from_args
+from crawler.cli_common import console, duration, out, print_json
 
-USER_ERRORS = {"LabError"}
+USER_ERRORS = {"LabError", "NotALab"}
+FARM_MODULE = "crawler.lab.farm"
 
 
-def _packages(items: list[str]) -> list[str]:
-    """Package names given directly, or files of them (one per line, # comments)."""
-    from crawler.device import check_package
+def _say(line: str) -> None:
+    """A one-line notice about one input (a bad entry, a skipped device): the lab goes on."""
+    console.print(f"naysayer lab: {line}", markup=False, highlight=False)
 
-    packages: list[str] = []
-    for item in items:
-        path = Path(item)
-        if path.is_file():
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            packages += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-        elif "/" in item or item.endswith(".txt"):
-            raise UsageError(f"{item}: no such file of package names")
+
+def resolve_devices(text: str, adb_port: int | None) -> list[str]:
+    """`a,b,c` or `all` (every device in state `device`). Unknown or unusable serials are one line each and skipped;
+    LabError if none is left."""
+    import adbutils
+
+    from crawler.device import adb_client
+    from crawler.lab import LabError
+
+    try:
+        states = {d.serial: d.state for d in adb_client(adb_port).list()}
+    except (adbutils.AdbError, OSError) as exc:
+        raise LabError(f"cannot reach the adb server: {exc}") from None
+    if text.strip() == "all":
+        serials = sorted(s for s, state in states.items() if state == "device")
+        if not serials:
+            raise LabError("--devices all: no device in state 'device' (see `naysayer devices`)")
+        return serials
+    serials = []
+    for serial in dict.fromkeys(s.strip() for s in text.split(",") if s.strip()):
+        state = states.get(serial)
+        if state is None:
+            _say(f"{serial}: no such device (devices: {', '.join(sorted(states)) or 'none'}): skipped")
+        elif state != "device":
+            _say(f"{serial}: device is {state}: skipped")
         else:
-            packages.append(item)
-    for package in packages:
-        check_package(package)
-    if not packages:
-        raise UsageError("no apps to crawl: give package names or files of them")
-    return packages
+            serials.append(serial)
+    if not serials:
+        raise LabError(f"--devices {text}: no usable device")
+    return serials
 
 
-def cmd_lab(args) -> int:
-    from rich.text import Text
+def _options(args):
+    from crawler.lab import LabOptions
 
-    from crawler.device import AndroidDevice, adb_client
-    from crawler.lab import found_kinds, run_lab
+    settings = LabOptions(strategy=args.strategy, budget=args.budget, steps=args.steps, idle=args.idle,
+                          seed=args.seed, ocr=not args.no_ocr, set=list(args.set or []))
+    settings.thresholds()  # a bad --set fails now, not in every job
+    return settings
 
-    packages = _packages(args.apps)
-    client = adb_client(args.adb_port)
-    for serial in args.device:
-        AndroidDevice(serial, client)  # every named device must be there and authorized before the night starts
-    out_dir = Path(args.out)
-    console.print(f"crawling {len(packages)} app(s) on {len(args.device)} device(s); runs go to {out_dir}")
 
-    def done(result) -> None:
-        status = result.end or f"error: {result.error}"
-        console.print(f"  {result.package:<40} {result.serial:<18} {status}", markup=False)
+def cmd_lab_run(args) -> int:
+    from crawler.lab import LabError, NotALab
+    from crawler.lab.apps import read_apps
+    from crawler.lab.display import LabDisplay, PlainReporter, jobs_table, summary_table
+    from crawler.lab.job import result_from_run
+    from crawler.lab.lock import LabLock
+    from crawler.lab.pool import DevicePool, QuietObserver
+    from crawler.lab.queue import LabIndex
 
-    results = run_lab(packages, args.device, out_dir, adb_port=args.adb_port, on_done=done,
-                      crawl_options={"budget": args.budget, "idle": args.idle, "ocr": not args.no_ocr,
-                                     "thresholds": settings_from_args(args)})
-    rows = []
-    for result in results:
-        rows.append({"package": result.package, "device": result.serial, "run": str(result.run or ""),
-                     "end": result.end, "error": result.error, "kinds": found_kinds(result)})
+    root = Path(args.out)
+    if args.resume and not LabIndex.exists(root):
+        raise NotALab(f"{root}: no lab to resume (no lab.sqlite; start one without --resume)")
+    if not args.resume and LabIndex.exists(root):
+        raise LabError(f"{root}: already holds a lab (continue it with --resume, or choose another --out)")
+    apps = read_apps(Path(args.apps))
+    serials = resolve_devices(args.devices, args.adb_port)
+    with LabLock(root):
+        if args.resume:
+            index = LabIndex.open(root)
+            options = index.options
+            for line in index.recover(lambda run: result_from_run(run, options=options)):
+                _say(line)
+        else:
+            index = LabIndex.create(root, _options(args))
+        with index:
+            added = set(index.add_jobs(apps.jobs))
+            for line in apps.warnings:
+                _say(line)
+            for job in index.jobs("failed"):
+                if job.id in added:
+                    _say(f"{job.entry}: {job.error}")
+            counts = index.counts()
+            console.print(f"lab {root}: {counts['queued']} app(s) to crawl on {len(serials)} device(s)"
+                          + (f", {counts['done']} done before" if counts["done"] else ""), highlight=False)
+            live = sys.stdout.isatty() and console.is_terminal and not args.quiet and not args.json
+            observer = LabDisplay(index, serials, console) if live else (
+                QuietObserver() if args.quiet else PlainReporter(console))
+            pool = DevicePool(index, serials, adb_port=args.adb_port, observer=observer)
+            try:
+                if live:
+                    with observer:
+                        summary = pool.run()
+                else:
+                    summary = pool.run()
+            except KeyboardInterrupt:
+                counts = index.counts()
+                console.print(f"naysayer lab: stopped; {counts['done']} done, {counts['queued']} left: continue with "
+                              f"`naysayer lab run {args.apps} --devices {args.devices} --out {root} --resume`",
+                              markup=False, highlight=False)
+                return 130
+            if args.json:
+                print_json(index.status())
+            else:
+                out.print(jobs_table(index.jobs()))
+                out.print(summary_table(summary.counts, index.findings()))
+            if summary.counts["queued"]:
+                _say(f"{summary.counts['queued']} app(s) not crawled: no device left "
+                     f"({', '.join(summary.gone) or 'none'} gone); continue later with --resume")
+            return 0 if summary.counts["done"] == sum(summary.counts.values()) else 1
+
+
+def cmd_lab_status(args) -> int:
+    from crawler.lab.display import jobs_table, summary_table
+    from crawler.lab.lock import lab_is_running
+    from crawler.lab.queue import LabIndex
+
+    root = Path(args.dir)
+    with LabIndex.open(root) as index:
+        status, jobs = index.status(), index.jobs()
+    status["active"] = lab_is_running(root)
     if args.json:
-        print_json(rows)
-    else:
-        from rich.table import Table
+        print_json(status)
+        return 0
+    out.print(jobs_table(jobs))
+    out.print(summary_table(status["counts"], status["findings"]))
+    if status["counts"]["running"] and not status["active"]:
+        console.print(f"no lab process is running in {root}: `naysayer lab run ... --out {root} --resume` continues "
+                      "it", markup=False, highlight=False)
+    return 0
 
-        table = Table("app", "device", "end", "finding kinds", "run")
-        for row in rows:
-            table.add_row(*(Text(str(v)) for v in (row["package"], row["device"], row["end"] or row["error"],
-                                                    ", ".join(row["kinds"]) or "-", row["run"])))
-        out.print(table)
-    return 0 if all(row["end"] in ("done", "budget", "steps") for row in rows) else 1
+
+def _add_farm_commands(lab) -> None:
+    import importlib
+
+    try:
+        farm = importlib.import_module(FARM_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != FARM_MODULE:
+            raise
+        return
+    farm.add_commands(lab)
+    USER_ERRORS.update(getattr(farm, "USER_ERRORS", ()))
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("lab", help="crawl many apps on many devices (one worker per device), for overnight runs")
-    p.add_argument("--device", action="append", required=True, metavar="SERIAL",
-                   help="a device to use; repeat for a farm (each gets a fixed share of the apps)")
-    p.add_argument("apps", nargs="+", metavar="APP",
-                   help="package names, or files of them (one per line, # comments); apps must be installed")
+    lab = sub.add_parser("lab", help="crawl many apps on many devices, overnight, resumable (docs/lab.md)")
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="LABCOMMAND")
+
+    p = lab_sub.add_parser("run", help="crawl a list of apps on a set of devices; the queue lives in DIR/lab.sqlite")
+    p.add_argument("apps", metavar="APPS",
+                   help="a file of package names and/or APK paths (one a line, # comments), or a folder of *.apk")
+    p.add_argument("--devices", required=True, metavar="SERIALS|all",
+                   help="comma-separated serials, or `all` (every device in state 'device')")
+    p.add_argument("--out", required=True, metavar="DIR", help="the lab folder: lab.sqlite and one run per app")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the lab in DIR after a crash or Ctrl-C (its crawl options are kept)")
+    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
     p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s)")
-    p.add_argument("--out", default="runs", help="where runs are written (default runs/)")
+    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
+    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
     p.add_argument("--no-ocr", action="store_true", help="never read pixels")
     p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
-    p.add_argument("--json", action="store_true", help="print a JSON list {package, device, run, end, error, kinds}")
-    p.set_defaults(fn=cmd_lab)
+    p.add_argument("--quiet", action="store_true", help="no live display, no per-app lines")
+    p.add_argument("--json", action="store_true", help="print the final status as JSON (as `lab status --json`)")
+    p.set_defaults(fn=cmd_lab_run)
 
+    p = lab_sub.add_parser("status", help="a lab's jobs, counts and findings so far (also while it runs)")
+    p.add_argument("dir", metavar="DIR", help="the lab folder (--out of `lab run`)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"jobs": [{package, state, device, run, attempts, error, ...}], "counts", "findings"}')
+    p.set_defaults(fn=cmd_lab_status)
+    _add_farm_commands(lab_sub)
