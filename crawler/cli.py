@@ -24,6 +24,7 @@ EXIT_USER_ERROR = 2
 COMMAND_MODULES = (
     "crawler.lab_cli",
     "reports.evidence_cli",
+    "crawler.reproduce_cli",
 )
 
 _print_json = print_json
