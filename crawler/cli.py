@@ -24,7 +24,9 @@ EXIT_USER_ERROR = 2
 COMMAND_MODULES = (
     "crawler.lab_cli",
     "reports.evidence_cli",
+    "reports.report_cli",
     "crawler.reproduce_cli",
+    "emulator.cli",
 )
 
 _print_json = print_json

@@ -1,0 +1,356 @@
+"""From a run directory to the report's view-model (reports.html.view): read the store once, verify it, and turn
+steps, findings and the state graph into plain data. No HTML here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.detectors.taxonomy import load_taxonomy
+from crawler.graph import build_graph, safe_text
+from crawler.store import NewerSchema, NotARun, RunStore
+from crawler.trace import Step, Trace
+from reports.graph_svg import GraphPicture, Highlight, Thumb
+from reports.html.apk_signer import apk_signers
+from reports.html.images import THUMB_WIDTH, ImageCache
+from reports.html.strings import Strings
+from reports.html.view import (
+    AppView,
+    Basis,
+    ChainView,
+    DeviceView,
+    FindingView,
+    IndexRow,
+    Mark,
+    RunView,
+    Shot,
+    ThresholdView,
+    TimelineEntry,
+)
+
+MAX_TIMELINE = 30  # steps listed per finding
+MAX_SHOTS = 10  # screenshots per finding's timeline
+SCREEN_LINES = 4  # lines of screen text shown per observation
+LINE_CHARS = 80
+METRIC_CHARS = 300
+DETAIL_CHARS = 200
+MARKED_ACTIONS = ("tap", "long_tap", "text", "swipe")
+
+
+class ReportError(Exception):
+    """The report cannot be made from this input (no such run, not a run, APK that is not the run's): one line."""
+
+
+def _text(value: Any, limit: int = LINE_CHARS) -> str:
+    return " ".join(safe_text(value, limit * 2).split())[:limit]
+
+
+def _utc(t: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(t), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def open_run(run_dir: Path) -> RunStore:
+    path = Path(run_dir)
+    if not path.exists():
+        raise ReportError(f"{path}: no such run directory")
+    try:
+        return RunStore.open(path)
+    except (NotARun, NewerSchema) as exc:
+        raise ReportError(str(exc)) from None
+
+
+# -- app, device, run ---------------------------------------------------------------------------------------------
+def _app(start: dict[str, Any], apk: Path | None) -> AppView:
+    app = _dict(start.get("app"))
+    view = AppView(package=_text(app.get("package"), 200), label=_text(app.get("label"), 120),
+                   version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
+                   apk_sha256=_text(app.get("apk_sha256"), 64))
+    if apk is None:
+        view.signer_note = "apk_not_given" if view.apk_sha256 else "apk_not_recorded"
+        return view
+    if not apk.is_file():
+        raise ReportError(f"{apk}: no such APK file")
+    digest = hashlib.sha256()
+    with apk.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if not view.apk_sha256:
+        raise ReportError(f"{apk}: the run recorded no APK (it was crawled without --apk), so this file cannot be "
+                          "tied to it")
+    if digest.hexdigest() != view.apk_sha256:
+        raise ReportError(f"{apk}: sha256 {digest.hexdigest()[:12]} is not the run's APK ({view.apk_sha256[:12]})")
+    try:
+        view.signers = apk_signers(apk)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    view.signer_note = "" if view.signers else "apk_unsigned"
+    return view
+
+
+def _device(start: dict[str, Any]) -> DeviceView:
+    d = _dict(start.get("device"))
+    return DeviceView(**{name: _text(d.get(name), 160) for name in DeviceView.__dataclass_fields__})
+
+
+def _chain(store: RunStore) -> ChainView:
+    report = store.verify()
+    return ChainView(ok=report.ok, chain_ok=report.chain_ok, steps=report.steps, head=report.head,
+                     first_bad_seq=report.first_bad_seq, reason=_text(report.reason, 300),
+                     blob_problems=[_text(p, 200) for p in report.blob_problems[:20]])
+
+
+def _metrics(trace: Trace, graph) -> list[tuple[str, int]]:
+    package = trace.package
+    actions = [s.data for s in trace.of("action")]
+    events = [s.data for s in trace.of("event")]
+    ours = [e for e in events if e.get("package") in ("", None, package)]
+    observations = [s.data for s in trace.of("observation")]
+    return [
+        ("steps", len(trace.steps)),
+        ("observations", len(observations)),
+        ("actions", len(actions)),
+        ("taps", sum(a.get("type") in ("tap", "long_tap") for a in actions)),
+        ("denials", sum(str(a.get("role", "")).startswith("deny") or a.get("role") == "refuse" for a in actions)),
+        ("launches", sum(a.get("type") == "launch" for a in actions)),
+        ("states", graph.number_of_nodes()),
+        ("transitions", graph.number_of_edges()),
+        ("permission_requests", sum(e.get("type") == "permission_request" for e in events)),
+        ("proc_starts", sum(e.get("type") == "proc_start" for e in ours)),
+        ("deaths", sum(e.get("type") == "proc_died" for e in ours)),
+        ("crashes", sum(e.get("type") == "crash" for e in ours)),
+        ("recoveries", sum(1 for _ in trace.of("recovery"))),
+        ("screenshots", len({o.get("png") for o in observations if o.get("png")})),
+    ]
+
+
+# -- findings -----------------------------------------------------------------------------------------------------
+def _metric_text(value: Any) -> str:
+    if isinstance(value, float):
+        value = f"{value:g}"
+    elif isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = ", ".join(f"{k}: {v}" for k, v in value.items())
+    return _text(value, METRIC_CHARS)
+
+
+def _mark(bounds: Any, shot: Shot) -> Mark | None:
+    if not shot.uri or shot.width <= 0 or shot.height <= 0:
+        return None
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 4:
+        return None
+    try:
+        x1, y1, x2, y2 = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        return None
+
+    def pct(v: float, whole: int) -> float:
+        return round(max(0.0, min(100.0, v * 100.0 / whole)), 2)
+
+    left, top, right, bottom = pct(x1, shot.width), pct(y1, shot.height), pct(x2, shot.width), pct(y2, shot.height)
+    if right <= left or bottom <= top:
+        return None
+    return Mark(left, top, round(right - left, 2), round(bottom - top, 2))
+
+
+def _permissions_detail(data: dict[str, Any]) -> str:
+    perms = _dict(data.get("permissions"))
+    parts = []
+    for name, state in list(perms.items())[:6]:
+        state = _dict(state)
+        flags = [f for f in state.get("flags") or [] if f in ("USER_SET", "USER_FIXED")]
+        parts.append(f"{str(name).rsplit('.', 1)[-1]}: {'granted' if state.get('granted') else 'denied'}"
+                     + (f" ({', '.join(flags)})" if flags else ""))
+    return _text("; ".join(parts) + (f"; +{len(perms) - 6}" if len(perms) > 6 else ""), DETAIL_CHARS)
+
+
+def _entry(step: Step, t0: float, key_step: int) -> TimelineEntry:
+    d = step.data
+    entry = TimelineEntry(seq=step.seq, offset_s=round(step.t - t0, 1), kind=step.kind, key=step.seq == key_step)
+    if step.kind == "observation":
+        scene = _dict(d.get("scene"))
+        entry.type = _text(scene.get("kind"), 40)
+        entry.permission = _text(scene.get("permission"), 40)
+        entry.package, entry.activity = _text(d.get("package"), 120), _text(d.get("activity"), 160)
+        entry.texts = [_text(line) for line in (scene.get("text") or [])[:SCREEN_LINES] if str(line).strip()]
+    elif step.kind == "action":
+        entry.type, entry.role = _text(d.get("type"), 40), _text(d.get("role"), 40)
+        entry.permission = _text(d.get("permission"), 40)
+        target = _dict(d.get("target"))
+        entry.texts = [_text(target.get("text"))] if target.get("text") else []
+        entry.detail = _text(d.get("reason"), DETAIL_CHARS)
+        entry.user_like = bool(d.get("user_like", True))
+    elif step.kind == "event":
+        entry.type, entry.package = _text(d.get("type"), 40), _text(d.get("package"), 120)
+        entry.detail = _text(" ".join(str(x) for x in (d.get("reason"), d.get("component")) if x), DETAIL_CHARS)
+    elif step.kind == "recovery":
+        entry.type, entry.detail = _text(d.get("type"), 40), _text(d.get("detail"), DETAIL_CHARS)
+    elif step.kind == "permissions":
+        entry.detail = _permissions_detail(d)
+    elif step.kind == "run_end":
+        entry.type, entry.detail = _text(d.get("reason"), 40), _text(d.get("detail"), DETAIL_CHARS)
+    return entry
+
+
+def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0: float, key_step: int,
+              images: ImageCache) -> list[TimelineEntry]:
+    entries: dict[int, TimelineEntry] = {}
+    shots_left = MAX_SHOTS
+
+    def take_shot(obs: Step) -> Shot:
+        nonlocal shots_left
+        if shots_left <= 0:
+            return Shot(missing="omitted")
+        shots_left -= 1
+        return images.shot(str(obs.data.get("png") or ""))
+
+    for seq in seqs:
+        step = by_seq.get(seq)
+        if step is None:
+            continue
+        entry = entries[seq] = _entry(step, t0, key_step)
+        if step.kind == "observation":
+            entry.shot = take_shot(step)
+        elif step.kind == "action" and step.data.get("type") in MARKED_ACTIONS:
+            bounds = _dict(step.data.get("target")).get("bounds")
+            at = bisect.bisect_left(obs_seqs, seq) - 1  # the observation the action was decided on
+            if bounds is None or at < 0:
+                continue
+            before = by_seq[obs_seqs[at]]
+            shown = entries.get(before.seq)
+            if shown is not None and shown.shot is not None and shown.shot.uri and shown.mark is None:
+                shown.mark = _mark(bounds, shown.shot)
+            else:
+                entry.shot = take_shot(before)
+                entry.mark = _mark(bounds, entry.shot)
+    return list(entries.values())
+
+
+def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs_seqs: list[int], t0: float,
+             images: ImageCache) -> FindingView:
+    kind = _text(raw.get("kind"), 60)
+    spec = load_taxonomy().kinds.get(kind)
+    lang = strings.lang
+    title = _dict(raw.get("title")).get(lang) or (spec.title.get(lang) if spec else "") or kind
+    summary = raw.get("summary_zh") if strings.is_zh else raw.get("summary")
+    steps = sorted({int(s) for s in raw.get("steps") or [] if isinstance(s, int) and not isinstance(s, bool)})
+    key_step = raw.get("key_step") if isinstance(raw.get("key_step"), int) else 0
+    basis = [Basis(_text(b.get("document"), 200), _text(b.get("item"), 200), _text(b.get("quote"), 600),
+                   _text(b.get("status"), 10), _text(b.get("note"), 300))
+             for b in (raw.get("basis") or []) if isinstance(b, dict)]
+    thresholds = [ThresholdView(t.name, t.default, t.unit, t.source) for t in (spec.thresholds if spec else ())]
+    confidence = raw.get("confidence")
+    offset = raw.get("offset_s")
+    return FindingView(
+        id=_text(raw.get("id"), 120), kind=kind, title=_text(title, 200),
+        statement=_text(spec.statement.get(lang, "") if spec else "", 600),
+        severity=_text(raw.get("severity") or (spec.severity if spec else "medium"), 10),
+        summary=_text(summary, 400), confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
+        offset_s=float(offset) if isinstance(offset, (int, float)) else 0.0, key_step=key_step,
+        metrics=[(_text(k, 60), _metric_text(v)) for k, v in list(_dict(raw.get("metrics")).items())[:20]],
+        basis=basis, thresholds=thresholds,
+        timeline=_timeline(steps[:MAX_TIMELINE], by_seq, obs_seqs, t0, key_step, images),
+        steps_omitted=max(0, len(steps) - MAX_TIMELINE))
+
+
+def _highlight(raw: dict[str, Any], by_seq: dict[int, Step]) -> Highlight:
+    seqs = {s for s in raw.get("steps") or [] if isinstance(s, int)}
+    states = {safe_text(by_seq[s].data.get("state", "")) for s in seqs if s in by_seq and by_seq[s].kind == "observation"}
+    return Highlight(frozenset(states), frozenset(seqs))
+
+
+# -- the whole run ------------------------------------------------------------------------------------------------
+def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunView:
+    with open_run(run_dir) as store:
+        meta = store.meta()
+        chain = _chain(store)
+        trace = store.trace()
+        raw_findings = [f for f in store.findings() if isinstance(f, dict)]
+        images = ImageCache(store.blob)
+        start = trace.start
+        end = next((s for s in reversed(trace.steps) if s.kind == "run_end"), None)
+        first, last = (trace.steps[0].t, trace.steps[-1].t) if trace.steps else (0.0, 0.0)
+        by_seq = {s.seq: s for s in trace.steps}
+        obs_seqs = [s.seq for s in trace.steps if s.kind == "observation"]
+        graph = build_graph(trace)
+        highlights = [_highlight(f, by_seq) for f in raw_findings]
+        picture = _picture(graph, highlights, images, strings)
+        findings = [_finding(f, strings, by_seq, obs_seqs, first, images) for f in raw_findings]
+        for i, (view, highlight) in enumerate(zip(findings, highlights, strict=True)):
+            if picture.shown:
+                view.graph_svg = picture.svg(highlight, svg_id=f"graph-f{i}")
+        tool = _dict(meta.get("tool")) or _dict(start.get("tool"))
+        return RunView(
+            run_id=_text(store.path.name, 160), app=_app(start, apk), device=_device(start),
+            tool=_text(f"{tool.get('name', 'naysayer')} {tool.get('version', '')}".strip(), 80),
+            strategy=_text(start.get("strategy"), 40), seed=_text(start.get("seed"), 20),
+            started=_utc(first), ended=_utc(last), duration_s=round(last - first, 1), created=_utc(meta.get("created")),
+            end_reason=_text(_dict(end.data if end else {}).get("reason"), 40),
+            end_detail=_text(_dict(end.data if end else {}).get("detail"), DETAIL_CHARS),
+            chain=chain, findings=findings, metrics=_metrics(trace, graph),
+            graph_svg=picture.svg(None, svg_id="graph-run") if picture.shown else "",
+            graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown)
+
+
+def _picture(graph, highlights: list[Highlight], images: ImageCache, strings: Strings) -> GraphPicture:
+    keep: set[str] = set().union(*(h.states for h in highlights)) if highlights else set()
+    chosen = GraphPicture.choose(graph, keep)
+    thumbs = {}
+    for state in chosen:
+        shot = images.shot(str(graph.nodes[state].get("png") or ""), THUMB_WIDTH)
+        if shot.uri:
+            thumbs[state] = Thumb(shot.uri, shot.width, shot.height)
+
+    def edge_label(data: dict[str, Any]) -> str:
+        what = strings.get("action", data.get("type", ""))
+        role = data.get("role")
+        detail = strings.get("role", role) if role else data.get("text", "")
+        return f"{what} {detail}".strip()
+
+    def node_caption(state: str, data: dict[str, Any]) -> list[str]:
+        return [strings.get("scene", data.get("scene", "")), str(data.get("activity", "")).rsplit(".", 1)[-1]]
+
+    return GraphPicture(graph, thumbs, edge_label=edge_label, node_caption=node_caption, keep=keep, prefix="g")
+
+
+def gather_index_row(run_dir: Path, href: str = "") -> IndexRow:
+    """One run's line in the lab index; a run that cannot be read becomes a line saying why, not an error."""
+    row = IndexRow(run_id=_text(Path(run_dir).name, 160), href=href)
+    try:
+        store = open_run(run_dir)
+    except ReportError as exc:
+        row.error, row.href = _text(exc, 300), ""
+        return row
+    with store:
+        start: dict[str, Any] = {}
+        first = last = 0.0
+        end: dict[str, Any] = {}
+        for step in store.steps():
+            if step.kind == "run_start" and not start:
+                start, first = step.data, step.t
+            if step.kind == "run_end":
+                end = step.data
+            last = step.t
+        findings = [f for f in store.findings() if isinstance(f, dict)]
+    app, device = _dict(start.get("app")), _dict(start.get("device"))
+    row.package, row.label = _text(app.get("package"), 200), _text(app.get("label"), 120)
+    row.version = _text(app.get("version_name"), 60)
+    row.device = _text(" ".join(str(device.get(k) or "") for k in ("model", "rom", "android")), 120)
+    row.started, row.duration_s = _utc(first), round(last - first, 1)
+    row.end_reason = _text(end.get("reason"), 40)
+    row.findings = len(findings)
+    row.by_severity = dict(Counter(_text(f.get("severity"), 10) for f in findings))
+    row.kinds = sorted({_text(f.get("kind"), 60) for f in findings})
+    return row

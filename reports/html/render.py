@@ -1,0 +1,94 @@
+"""Rendering the view-model to one self-contained HTML page (Jinja2, autoescape on, undefined names are errors)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from crawler.store import DB_NAME, list_runs
+from crawler.version import TOOL
+from reports.html.gather import MAX_SHOTS, ReportError, gather_index_row, gather_run
+from reports.html.strings import Strings, default_language
+from reports.html.view import IndexRow
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _tool() -> str:
+    return f"{TOOL['name']} {TOOL['version']}"
+
+
+def render_run_report(run_dir: Path, lang: str = "zh-CN", apk: Path | None = None) -> str:
+    """One run's report as an HTML page. `apk`: the run's APK (its sha256 must be the one the run recorded), to show
+    who signed it. Raises ReportError (one line) for a missing run, a directory that is not a run, a wrong APK."""
+    strings = Strings.of(lang or default_language())
+    run = gather_run(Path(run_dir), strings, apk=Path(apk) if apk else None)
+    return _ENV.get_template("run.html.j2").render(run=run, t=strings, tool=_tool(), max_shots=MAX_SHOTS)
+
+
+def write_run_report(run_dir: Path, out: Path, lang: str = "zh-CN", apk: Path | None = None) -> Path:
+    """Render and write atomically (a reader never sees half a page); returns `out`."""
+    return _write(Path(out), render_run_report(run_dir, lang, apk))
+
+
+def expand_runs(paths: list[Path]) -> list[Path]:
+    """Run directories from the paths given: a run itself, or a folder of runs (its direct children)."""
+    runs: list[Path] = []
+    for path in map(Path, paths):
+        if (path / DB_NAME).is_file():
+            runs.append(path)
+        elif path.is_dir():
+            found = list_runs(path)
+            if not found:
+                raise ReportError(f"{path}: no naysayer runs in this folder")
+            runs.extend(found)
+        else:
+            raise ReportError(f"{path}: no such run directory or folder of runs")
+    return runs
+
+
+def render_index(run_dirs: list[Path], lang: str = "zh-CN", links: dict[Path, str] | None = None) -> str:
+    """The lab-wide index of many runs. `links` maps a run directory to the (relative) address of its report."""
+    strings = Strings.of(lang or default_language())
+    links = links or {}
+    rows: list[IndexRow] = [gather_index_row(Path(run), links.get(Path(run), "")) for run in run_dirs]
+    return _ENV.get_template("index.html.j2").render(rows=rows, t=strings, tool=_tool(),
+                                                     total_findings=sum(r.findings for r in rows))
+
+
+def write_index(paths: list[Path], out: Path, lang: str = "zh-CN", with_reports: bool = False) -> Path:
+    """Write the index of the runs found in `paths`; with `with_reports`, each run's report beside it as
+    `<out stem>-runs/<run id>.html`, linked from its line (a run that cannot be read is listed, not fatal)."""
+    out = Path(out)
+    runs = expand_runs(paths)
+    links: dict[Path, str] = {}
+    if with_reports:
+        folder = out.parent / f"{out.stem}-runs"
+        folder.mkdir(parents=True, exist_ok=True)
+        for run in runs:
+            name = f"{run.name}.html"
+            try:
+                write_run_report(run, folder / name, lang)
+            except ReportError:
+                continue  # the index line says why
+            links[run] = quote(f"{folder.name}/{name}")
+    return _write(out, render_index(runs, lang, links))
+
+
+def _write(out: Path, text: str) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".html")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

@@ -1,0 +1,168 @@
+"""The report's view-model: plain data gathered from a run, with nothing left to compute in a template.
+
+Strings here that came from the device or the app under test are hostile: they are bounded and stripped of control
+characters when gathered, and the templates escape them (Jinja2 autoescape). Only `graph_svg` is markup, and it is
+built by reports.graph_svg, which escapes every piece of text it writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A screenshot ready for the page: a data: URI (downscaled), or why there is none."""
+
+    uri: str = ""
+    width: int = 0  # the device screenshot's size in px (the coordinate space of tap bounds)
+    height: int = 0
+    missing: str = ""  # "", "missing", "unreadable", "omitted"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The tapped control, as percentages of the screenshot (so the overlay scales with the image)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    offset_s: float  # device seconds since the run started
+    kind: str  # step kind
+    type: str = ""  # action/event/recovery type, or the scene kind of an observation
+    role: str = ""
+    permission: str = ""
+    package: str = ""
+    activity: str = ""
+    texts: list[str] = field(default_factory=list)  # app text: the target's text, or the first lines on screen
+    detail: str = ""  # our own words (action reason, recovery detail), or a bounded logcat/permission summary
+    user_like: bool = True
+    key: bool = False  # the finding's key step
+    shot: Shot | None = None
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class Basis:
+    document: str
+    item: str
+    quote: str
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    name: str
+    value: float
+    unit: str
+    source: str
+
+
+@dataclass
+class FindingView:
+    id: str
+    kind: str
+    title: str
+    statement: str
+    severity: str
+    summary: str
+    confidence: float
+    offset_s: float
+    key_step: int
+    metrics: list[tuple[str, str]]
+    basis: list[Basis]
+    thresholds: list[ThresholdView]
+    timeline: list[TimelineEntry]
+    steps_omitted: int = 0
+    graph_svg: str = ""
+
+
+@dataclass(frozen=True)
+class Signer:
+    scheme: str  # "v1 (JAR)", "v2", "v3"
+    subject: str
+    issuer: str
+    sha256: str
+    not_before: str
+    not_after: str
+
+
+@dataclass
+class AppView:
+    package: str = ""
+    label: str = ""  # "" when the run did not record one
+    version_name: str = ""
+    version_code: str = ""
+    apk_sha256: str = ""
+    signers: list[Signer] = field(default_factory=list)
+    signer_note: str = ""  # why the signers are unknown
+
+
+@dataclass
+class DeviceView:
+    serial: str = ""
+    model: str = ""
+    manufacturer: str = ""
+    android: str = ""
+    sdk: str = ""
+    rom: str = ""
+    locale: str = ""
+    fingerprint: str = ""
+
+
+@dataclass
+class ChainView:
+    ok: bool
+    chain_ok: bool
+    steps: int
+    head: str
+    first_bad_seq: int | None = None
+    reason: str = ""
+    blob_problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunView:
+    run_id: str
+    app: AppView
+    device: DeviceView
+    tool: str
+    strategy: str
+    seed: str
+    started: str  # ISO 8601 UTC, device clock
+    ended: str
+    duration_s: float
+    created: str  # host clock
+    end_reason: str
+    end_detail: str
+    chain: ChainView
+    findings: list[FindingView]
+    metrics: list[tuple[str, int]]
+    graph_svg: str = ""
+    graph_defs: str = ""  # the state thumbnails, defined once and used by every graph picture of the page
+    graph_states: int = 0
+    graph_shown: int = 0
+
+
+@dataclass
+class IndexRow:
+    run_id: str
+    href: str = ""  # link to the run's own report, "" when none was written
+    package: str = ""
+    label: str = ""
+    version: str = ""
+    device: str = ""
+    started: str = ""
+    duration_s: float = 0.0
+    end_reason: str = ""
+    findings: int = 0
+    by_severity: dict[str, int] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
+    error: str = ""  # the run could not be read: one line
