@@ -44,11 +44,15 @@ def _image_screen(path: Path, image: bytes) -> tuple[int, int, int, int]:
 
 
 def _ocr_engine() -> Any:
+    """The process-wide engine (NAYSAYER_OCR_ENGINE / NAYSAYER_OCR_MODEL_DIR choose it), loaded now so that a missing
+    engine or model is one clear error (OcrUnavailable) rather than a screen read as blank."""
     try:
         from crawler.perceive.ocr import default_engine
     except ImportError as exc:
         raise InspectError(f"OCR is not available: {exc}") from None
-    return default_engine()  # one model load per process
+    engine = default_engine()  # one model load per process
+    engine.load()
+    return engine
 
 
 def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool = True) -> dict[str, Any]:
@@ -68,11 +72,13 @@ def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool =
         hierarchy = Hierarchy.empty(screen)
     ocr = _ocr_engine() if (use_ocr and png is not None) else None
     scene = perceive(hierarchy, png if ocr is not None else None, ocr)
+    if scene.pixel_error and xml_path is None:
+        raise InspectError(f"{png_path}: {scene.pixel_error}")
     return {
         "scene": scene.kind,
         "package": scene.package,
         "permission": scene.permission,
-        "actions": {role: {"bounds": list(c.bounds), "text": c.text, "resource_id": c.resource_id}
+        "actions": {role: {"bounds": list(c.bounds), "text": c.text, "resource_id": c.resource_id, "source": c.source}
                     for role, c in scene.actions.items()},
         "checkboxes": [{"bounds": list(b.bounds), "text": b.text, "checked": b.checked} for b in scene.checkboxes],
         "countdown": scene.countdown,
@@ -80,6 +86,7 @@ def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool =
         "text": scene.text,
         "source": scene.source,
         "confidence": scene.confidence,
+        "pixel_error": scene.pixel_error,
     }
 
 
@@ -97,12 +104,15 @@ def format_inspection(d: dict[str, Any]) -> str:
         lines.append(f"permission: {d['permission']}")
     if d.get("countdown") is not None:
         lines.append(f"countdown:  {d['countdown']} s")
+    if d.get("pixel_error"):
+        lines.append(f"pixels:     not used: {_show(d['pixel_error'], 200)}")
     if d.get("dialog_bounds"):
         lines.append(f"dialog:     {d['dialog_bounds']}")
     if d["actions"]:
         lines.append("actions:")
         for role, a in d["actions"].items():
-            lines.append(f"  {role:<18} {_show(a['text'], 60):<40} at {a['bounds']}")
+            found = f"  (from {a['source']})" if a.get("source", "hierarchy") != "hierarchy" else ""
+            lines.append(f"  {role:<18} {_show(a['text'], 60):<40} at {a['bounds']}{found}")
     for box in d.get("checkboxes", []):
         mark = "x" if box["checked"] else " "
         lines.append(f"  [{mark}] {_show(box['text'], 80)} at {box['bounds']}")

@@ -91,6 +91,7 @@ class Session:
         self.pending_edge: tuple[str, str] | None = None  # (state, widget) of the last exploration tap
         self.app_exits = 0  # times the app left the foreground by itself (not after our back/home)
         self.warned_blank = False
+        self.warned_pixels = False  # an unusable screenshot was reported (recorded in every observation's scene)
         self.failure: str | None = None  # a crash or ANR of the app seen in logcat, until its dialog is answered
         self.blank_by_digest: dict[bytes, bool] = {}
 
@@ -148,6 +149,11 @@ class Session:
             log.warning("%s: the screenshot is black (a secure window?): reading the screen from its hierarchy only",
                         self.device.serial)
         scene = perceive(hierarchy, None if blank else png, self.ocr)
+        if png is None and not scene.pixel_error:  # the device sent something that is not a PNG (or nothing)
+            scene.pixel_error = "screenshot: the device returned no PNG image (empty, or not an image)"
+        if scene.pixel_error and not self.warned_pixels:
+            self.warned_pixels = True
+            log.warning("%s: %s: reading the screen from its hierarchy only", self.device.serial, scene.pixel_error)
         fg_package = snap.foreground.package if snap.foreground else ""
         state = state_key(hierarchy, scene, fg_package, activity=snap.foreground.activity if snap.foreground else "")
         # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:

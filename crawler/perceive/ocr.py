@@ -154,14 +154,20 @@ class OcrEngine:
             if vision.is_blank(crop):  # a secure or black screen: nothing to read, skip ~300 ms of detection
                 lines: tuple[OcrLine, ...] = ()
             else:
-                self._set_detection_scale(img.shape, crop.shape if region is not None else None)
-                result = self._engine(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True)
-                lines = tuple(_sorted_lines(self._lines(result, ox, oy, img.shape))[: self.max_lines])
+                lines = tuple(_sorted_lines(self._detect_and_read(img, crop, region, ox, oy))[: self.max_lines])
             self.misses += 1
             self._cache[key] = lines
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return list(lines)
+
+    def _detect_and_read(self, img: np.ndarray, crop: np.ndarray, region: Bounds | None, ox: int,
+                         oy: int) -> list[OcrLine]:
+        """Detect and recognise the lines of `crop` (at offset ox, oy of `img`); the caller holds the run lock.
+        Engine adapters (crawler.perceive.ocr_engines) override this and `_recognize_box`."""
+        self._set_detection_scale(img.shape, crop.shape if region is not None else None)
+        result = self._engine(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True)
+        return self._lines(result, ox, oy, img.shape)
 
     def _set_detection_scale(self, screen: tuple[int, ...], crop: tuple[int, ...] | None) -> None:
         """Detect text in a crop at the scale the whole screen would be detected at.
@@ -191,11 +197,16 @@ class OcrEngine:
             raise vision.BadImage(f"OCR box {bounds} is outside the {img.shape[1]}x{img.shape[0]} image")
         self.load()
         with self._run_lock:
-            result = self._engine(np.ascontiguousarray(img[y1:y2, x1:x2]), use_det=False, use_cls=False, use_rec=True)
-        texts, scores = getattr(result, "txts", None), getattr(result, "scores", None)
-        if not texts or not texts[0].strip() or scores[0] < self.text_score:
+            found = self._recognize_box(np.ascontiguousarray(img[y1:y2, x1:x2]))
+        if found is None or not found[0].strip() or found[1] < self.text_score:
             return None
-        return OcrLine(texts[0][:MAX_TEXT], (x1, y1, x2, y2), round(float(scores[0]), 4))
+        return OcrLine(found[0][:MAX_TEXT], (x1, y1, x2, y2), round(float(found[1]), 4))
+
+    def _recognize_box(self, crop: np.ndarray) -> tuple[str, float] | None:
+        """(text, score) of one text line filling `crop`, recognition only; the caller holds the run lock."""
+        result = self._engine(crop, use_det=False, use_cls=False, use_rec=True)
+        texts, scores = getattr(result, "txts", None), getattr(result, "scores", None)
+        return (texts[0], float(scores[0])) if texts else None
 
     def _lines(self, result: Any, ox: int, oy: int, shape: tuple[int, ...]) -> list[OcrLine]:
         boxes, texts, scores = getattr(result, "boxes", None), getattr(result, "txts", None), getattr(result,
@@ -253,10 +264,13 @@ _default_lock = threading.Lock()
 
 
 def default_engine() -> OcrEngine:
-    """The process-wide engine (models load once per process, on first read)."""
+    """The process-wide engine (models load once per process, on first read): rapidocr unless the environment
+    names another (NAYSAYER_OCR_ENGINE, NAYSAYER_OCR_MODEL_DIR; see crawler.perceive.ocr_engines)."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = OcrEngine()
+                from crawler.perceive.ocr_engines import engine_from_env
+
+                _default = engine_from_env()
     return _default

@@ -251,7 +251,7 @@ def perceive_with_pixels(hierarchy: Hierarchy, png: bytes | None, ocr: Any, clas
     control was found (hierarchy / ocr / vision); the scene's `source` is hierarchy, ocr or hierarchy+ocr."""
     ctx = Context.of(hierarchy)
     scene = classify(ctx)
-    if not png or ocr is None or not needs_pixels(scene):
+    if png is None or ocr is None or not needs_pixels(scene):
         return scene
     regions = blind_regions(ctx) or []
     textless = textless_controls(ctx)

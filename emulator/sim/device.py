@@ -192,7 +192,10 @@ class SimDevice:
 
     def inject_fault(self, name: str, kind: str, times: int = 1) -> None:
         """Make the next `times` uses of `name` misbehave as real devices sometimes do, for robustness tests:
-        ("hierarchy", "truncated" | "empty") = the uiautomator dump comes back cut off or empty."""
+        ("hierarchy", "truncated" | "empty") = the uiautomator dump comes back cut off or empty;
+        ("screenshot", "truncated" | "empty" | "corrupt" | "garbage" | "huge") = screencap returns a cut-off PNG,
+        nothing, a PNG with damaged data, a text error instead of an image, or a PNG whose header claims 30000x30000
+        pixels (see emulator.sim.render_png.damaged_png)."""
         with self.lock:
             self._faults.setdefault(name, []).extend([kind] * times)
 

@@ -366,3 +366,27 @@ def render_jpeg(screen: Screen, quality: int = 80) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=max(1, min(100, quality)))
     return buffer.getvalue()
+
+
+SCREENSHOT_FAULTS = ("truncated", "empty", "corrupt", "garbage", "huge")
+
+
+def damaged_png(png: bytes, fault: str) -> bytes:
+    """A screenshot as a misbehaving device returns it (SimDevice.inject_fault("screenshot", fault))."""
+    import struct
+    import zlib
+
+    if fault == "truncated":
+        return png[: len(png) // 2]
+    if fault == "empty":
+        return b""
+    if fault == "corrupt":  # the PNG signature and header survive; the image data does not
+        middle = len(png) // 2
+        return png[:middle] + bytes(b ^ 0x5A for b in png[middle:middle + 512]) + png[middle + 512:]
+    if fault == "garbage":
+        return b"screencap: SurfaceFlinger: Permission Denial: can't read framebuffer\n"
+    if fault == "huge":  # a well-formed header claiming 900 Mpx: decoding it blindly would allocate gigabytes
+        header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+        crc = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+        return png[:8] + struct.pack(">I", len(header)) + b"IHDR" + header + crc + png[33:]
+    raise ValueError(f"unknown screenshot fault {fault!r} (known: {', '.join(SCREENSHOT_FAULTS)})")

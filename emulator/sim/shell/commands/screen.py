@@ -14,6 +14,11 @@ def screencap(ctx: Context, args: list[str]) -> int:
     with ctx.lock:
         screen = ctx.system.display().screen
     png = render_png(screen)
+    fault = getattr(ctx.device, "take_fault", lambda name: None)("screenshot")
+    if fault:
+        from emulator.sim.render_png import damaged_png
+
+        png = damaged_png(png, fault)
     if files:
         try:
             target = ctx.resolve(files[0])
