@@ -190,13 +190,15 @@ def graph_members(walk: ChainWalk) -> dict[str, bytes]:
 
 
 def report_html(run_dir: Path, lang: str) -> bytes | None:
-    """HOOK (issue 6.1): the HTML report, when reports.html.render_run_report(run_dir, lang) exists."""
+    """The run's HTML report (reports.html, issue 6.1), or None where that package is not installed."""
     try:
-        from reports.html import render_run_report  # type: ignore[attr-defined]
+        from reports.html import ReportError, render_run_report
     except ImportError:
         return None
-    html = render_run_report(run_dir, lang)
-    return html.encode("utf-8") if isinstance(html, str) else bytes(html)
+    try:
+        return render_run_report(run_dir, lang).encode("utf-8")
+    except ReportError as exc:
+        raise ExportError(f"report.html could not be made: {exc}") from None
 
 
 def pretty_json(data: Any) -> bytes:

@@ -111,8 +111,8 @@ def test_export_then_verify_passes_with_the_signers_key(run, key, signed):
         findings = {f["id"] for f in store.findings()}
     assert (report.head_seq, report.head, report.steps) == (head_seq, head, head_seq) and report.whole_trace
     members = names(signed)
-    assert {"findings.json", "trace.jsonl", "graph.graphml", "graph.json", "run.json", "manifest.json",
-            "manifest.sig"} <= set(members)
+    assert {"findings.json", "trace.jsonl", "graph.graphml", "graph.json", "run.json", "report.html",
+            "manifest.json", "manifest.sig"} <= set(members)
     packed = {Path(n).stem for n in members if n.startswith(("screenshots/", "hierarchies/"))}
     assert packed == blobs  # every screenshot and hierarchy of the run
     assert set(report.findings) == findings
@@ -156,8 +156,8 @@ def test_a_finding_slice_carries_its_steps_and_proves_them_against_the_head(run,
 
 
 # -- tampering ----------------------------------------------------------------------------------------------------
-MEMBER_KINDS = ["findings.json", "trace.jsonl", "graph.graphml", "graph.json", "run.json", "screenshots/",
-                "hierarchies/"]
+MEMBER_KINDS = ["findings.json", "trace.jsonl", "graph.graphml", "graph.json", "run.json", "report.html",
+                "screenshots/", "hierarchies/"]
 
 
 @pytest.mark.parametrize("kind", MEMBER_KINDS)
