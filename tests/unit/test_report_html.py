@@ -1,0 +1,305 @@
+"""The HTML report without a browser: what the page says (app, device, findings, legal basis, timeline, graph), that
+app text stays text, and one clear line for bad input. The page in a real browser: tests/integration/test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import lxml.etree
+import lxml.html
+import networkx as nx
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from cryptography.x509.oid import NameOID
+
+from reports.graph_svg import GraphPicture, Highlight, Thumb
+from reports.html import ReportError, UnknownLanguage, render_index, render_run_report, write_index
+from reports.html.apk_signer import apk_signers
+from tests.unit.report_runs import DENY_BOUNDS, HOSTILE_DIALOG, HOSTILE_LABEL, PACKAGE, make_run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def page(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
+def no_injection(doc: lxml.html.HtmlElement) -> None:
+    assert not doc.xpath("//script"), "a <script> element in the page"
+    assert not doc.xpath("//*[@src='x']"), "an element made from app text"
+    assert not doc.xpath("//@*[starts-with(name(), 'on')]"), "an event handler attribute"
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> Path:
+    return make_run(tmp_path_factory.mktemp("runs"), label=HOSTILE_LABEL, dialog_text=HOSTILE_DIALOG)
+
+
+@pytest.fixture(scope="module")
+def hostile_zh(hostile_run) -> str:
+    return render_run_report(hostile_run)
+
+
+def test_report_says_what_app_what_device_and_what_was_found(hostile_zh):
+    doc = page(hostile_zh)
+    assert doc.get("lang") == "zh-CN"
+    text = doc.text_content()
+    assert "naysayer 检测报告" in text and PACKAGE in text
+    assert "拒绝权限后应用退出" in text  # the finding's zh title from the taxonomy
+    assert "工信部信管函〔2020〕164号" in text  # its legal basis
+    assert "sim" in text and "AOSP" in text and "13" in text  # device model, ROM, Android
+    assert "naysayer 0.1.0" in text
+    assert "哈希链完整" in text
+    metrics = {m.text_content().strip() for m in doc.find_class("metric")}
+    assert any(m.endswith("拒绝授权次数") and m.startswith("1") for m in metrics)
+
+
+def test_report_in_english(hostile_run):
+    doc = page(render_run_report(hostile_run, lang="en"))
+    text = doc.text_content()
+    assert doc.get("lang") == "en"
+    assert "App quits after a permission is refused" in text and "Legal basis" in text and "deny" in text
+
+
+def test_hostile_app_text_stays_text(hostile_zh):
+    doc = page(hostile_zh)
+    no_injection(doc)
+    labels = [e.text_content() for e in doc.find_class("app-label")]
+    assert HOSTILE_LABEL in labels
+    assert HOSTILE_DIALOG in [e.text_content() for e in doc.find_class("app-text")]
+    assert "<img src=x" not in hostile_zh and "</script><script>" not in hostile_zh  # escaped in the source too
+
+
+def test_page_is_self_contained_with_a_strict_csp(hostile_zh):
+    doc = page(hostile_zh)
+    csp = doc.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")
+    assert csp and "default-src 'none'" in csp[0] and "img-src data:" in csp[0]
+    for attr in doc.xpath("//@src | //@href | //*[local-name()='use' or local-name()='image']/@*[local-name()='href']"):
+        assert attr.startswith(("data:image/", "#")), attr
+    assert not doc.xpath("//link | //iframe | //object | //embed | //form")
+
+
+def test_the_tapped_control_is_marked_on_the_screenshot_before_the_tap(hostile_zh):
+    doc = page(hostile_zh)
+    marks = doc.find_class("tap")
+    assert len(marks) == 1
+    style = dict(part.split(":") for part in marks[0].get("style").split(";"))
+    expected = (DENY_BOUNDS[0] / 720 * 100, DENY_BOUNDS[1] / 1600 * 100)
+    assert (float(style["left"].rstrip("%")), float(style["top"].rstrip("%"))) == pytest.approx(expected, abs=0.01)
+    shot = marks[0].getparent()
+    assert shot.find("img").get("src").startswith("data:image/jpeg;base64,")
+    step = shot.getparent()
+    assert "系统权限弹窗" in step.text_content()  # the dialog's screenshot, not the launcher after it
+
+
+def test_graph_highlights_the_findings_path(hostile_zh):
+    doc = page(hostile_zh)
+    finding_graph = doc.xpath("//section[contains(@class,'finding')][contains(., '拒绝权限后应用退出')]"
+                              "//svg[contains(@class,'graph')]")
+    assert finding_graph, "each finding has its graph"
+    lit_edges = finding_graph[0].xpath(".//*[contains(@class,'edge') and contains(@class,'hl')]")
+    assert lit_edges and "拒绝" in lit_edges[0].text_content()
+    assert finding_graph[0].xpath(".//*[contains(@class,'node') and contains(@class,'hl')]")
+    run_graph = doc.get_element_by_id("graph-run")
+    assert not run_graph.xpath(".//*[contains(@class,' hl')]")  # the overview highlights nothing
+    assert doc.xpath("//svg[contains(@class,'graph-defs')]//*[local-name()='image']")  # thumbnails defined once
+
+
+def test_a_run_without_findings_renders_and_says_so(tmp_path):
+    run = make_run(tmp_path, refusal=False, run_id="clean")
+    doc = page(render_run_report(run))
+    assert doc.get_element_by_id("no-findings").text_content().strip() == "本次检测未发现问题。"
+    assert not doc.find_class("finding")
+    assert "No findings in this run." in render_run_report(run, lang="en")
+
+
+def test_screenshots_that_are_not_images_do_not_stop_the_report(tmp_path):
+    run = make_run(tmp_path, bad_png=True, run_id="badpng")
+    doc = page(render_run_report(run, lang="en"))
+    assert "no screenshot" in doc.text_content()
+    assert not doc.xpath("//img")
+
+
+def test_a_broken_chain_is_shown_not_hidden(tmp_path):
+    import sqlite3
+
+    run = make_run(tmp_path, run_id="broken")
+    with sqlite3.connect(run / "trace.sqlite") as db:
+        db.execute("UPDATE steps SET t = t + 1 WHERE seq = 3")
+    banner = page(render_run_report(run, lang="en")).get_element_by_id("integrity").text_content()
+    assert "hash chain broken at step 3" in banner
+
+
+def test_bad_input_is_one_clear_error(tmp_path, hostile_run):
+    with pytest.raises(ReportError, match="no such run directory"):
+        render_run_report(tmp_path / "nope")
+    with pytest.raises(ReportError, match="not a naysayer run"):
+        render_run_report(tmp_path)
+    with pytest.raises(UnknownLanguage):
+        render_run_report(hostile_run, lang="fr")
+    apk = tmp_path / "other.apk"
+    apk.write_bytes(b"PK")
+    with pytest.raises(ReportError, match="crawled without --apk"):
+        render_run_report(hostile_run, apk=apk)
+
+
+def naysayer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, check=False)
+
+
+def test_cli_writes_the_report_and_a_missing_run_is_one_line(tmp_path, hostile_run):
+    out = tmp_path / "r.html"
+    done = naysayer("report", str(hostile_run), "-o", str(out), "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out) and "Legal basis" in out.read_text(encoding="utf-8")
+    missing = naysayer("report", str(tmp_path / "no-such-run"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines() == [f"naysayer: {tmp_path / 'no-such-run'}: no such run directory"]
+
+
+def test_index_lists_runs_links_their_reports_and_survives_a_bad_one(tmp_path):
+    runs = tmp_path / "night"
+    make_run(runs, label=HOSTILE_LABEL, run_id="a-hostile")
+    make_run(runs, refusal=False, run_id="b-clean")
+    (runs / "c-damaged").mkdir()
+    (runs / "c-damaged" / "trace.sqlite").write_bytes(b"this is not sqlite" * 100)
+    out = write_index([runs], tmp_path / "site" / "index.html", lang="en", with_reports=True)
+    doc = page(out.read_text(encoding="utf-8"))
+    no_injection(doc)
+    rows = doc.xpath("//tr[contains(@class,'run')]")
+    assert [r.xpath("string(td[1])").strip() for r in rows] == ["a-hostile", "b-clean", "c-damaged"]
+    assert HOSTILE_LABEL in rows[0].text_content() and "quit_on_refusal" in rows[0].text_content()
+    assert "unreadable" in rows[2].text_content() and not rows[2].xpath(".//a")
+    href = rows[0].xpath(".//a/@href")[0]
+    assert (out.parent / href).is_file()
+    assert "拒绝权限后应用退出" not in render_index([runs / "a-hostile"], lang="en")
+    assert "naysayer 检测汇总" in render_index([runs / "a-hostile"])
+
+
+def test_index_of_a_folder_without_runs_is_an_error(tmp_path):
+    with pytest.raises(ReportError, match="no naysayer runs"):
+        write_index([tmp_path], tmp_path / "i.html")
+
+
+# -- the graph picture ------------------------------------------------------------------------------------------
+def hostile_graph() -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph()
+    for i, state in enumerate(("a", "b", 'c"><script>')):
+        g.add_node(state, package="p", activity=f".A{i}</text><script>x</script>", scene="app", first_seq=i,
+                   last_seq=i, visits=1, png="")
+    for seq, (u, v, text) in enumerate([("a", "b", "<b>go</b>"), ("a", "b", "<b>go</b>"), ("b", "a", "back"),
+                                        ("b", 'c"><script>', "]]>&"), ("b", "b", "noop")], start=10):
+        g.add_edge(u, v, key=seq, seq=seq, type="tap", role="", text=text, outcome="new_state")
+    return g
+
+
+def test_graph_svg_escapes_app_text_and_merges_repeated_actions():
+    picture = GraphPicture(hostile_graph(), {"a": Thumb("data:image/jpeg;base64,AAAA", 720, 1600)})
+    svg = picture.svg(Highlight(frozenset({"a"}), frozenset({10})), svg_id="t")
+    root = lxml.etree.fromstring(svg.encode())  # well-formed XML whatever the app wrote
+    assert not root.xpath("//*[local-name()='script']")
+    labels = [t.xpath("string()") for t in root.xpath("//*[local-name()='g'][contains(@class,'edge')]")]
+    assert any("tap <b>go</b> ×2" in label for label in labels)
+    assert len(root.xpath("//*[contains(@class,'edge') and contains(@class,'hl')]")) == 1
+    assert len(root.xpath("//*[contains(@class,'node') and contains(@class,'hl')]")) == 1
+    defs = lxml.etree.fromstring(picture.defs().encode())
+    assert defs.xpath("//*[local-name()='image']/@href") == ["data:image/jpeg;base64,AAAA"]
+
+
+def test_large_graphs_keep_the_findings_states():
+    g = nx.MultiDiGraph()
+    for i in range(100):
+        g.add_node(f"s{i}", first_seq=i, visits=100 - i, scene="app", activity="", package="")
+    chosen = GraphPicture.choose(g, keep={"s99"}, max_states=10)
+    assert len(chosen) == 10 and "s99" in chosen and "s0" in chosen and "s50" not in chosen
+
+
+# -- the signing certificate ------------------------------------------------------------------------------------
+def _cert():
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "<b>Example Dev</b>")])
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def v1_apk(path: Path) -> Path:
+    key, cert = _cert()
+    signature = (pkcs7.PKCS7SignatureBuilder().set_data(b"Signature-Version: 1.0\r\n")
+                 .add_signer(cert, key, hashes.SHA256()).sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature]))
+    with zipfile.ZipFile(path, "w") as apk:
+        apk.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00")
+        apk.writestr("META-INF/CERT.EC", signature)
+    return path
+
+
+def v2_apk(path: Path) -> tuple[Path, bytes]:
+    """A zip with an APK Signing Block (scheme v2) holding one signer's certificate."""
+    _, cert = _cert()
+    der = cert.public_bytes(Encoding.DER)
+
+    def prefixed(data: bytes) -> bytes:
+        return struct.pack("<I", len(data)) + data
+
+    signed_data = prefixed(b"") + prefixed(prefixed(der)) + prefixed(b"")
+    signer = prefixed(signed_data) + prefixed(b"") + prefixed(b"")
+    value = prefixed(prefixed(signer))
+    pairs = struct.pack("<QI", len(value) + 4, 0x7109871A) + value
+    size = len(pairs) + 8 + 16
+    block = struct.pack("<Q", size) + pairs + struct.pack("<Q", size) + b"APK Sig Block 42"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as apk:
+        apk.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00")
+    data = buffer.getvalue()
+    eocd = data.rfind(b"PK\x05\x06")
+    cd = struct.unpack_from("<I", data, eocd + 16)[0]
+    tail = bytearray(data[cd:])
+    struct.pack_into("<I", tail, eocd - cd + 16, cd + len(block))
+    path.write_bytes(data[:cd] + block + bytes(tail))
+    return path, der
+
+
+def test_signing_certificate_from_v1_and_v2_apks(tmp_path):
+    (signer,) = apk_signers(v1_apk(tmp_path / "v1.apk"))
+    assert signer.scheme.startswith("v1") and "Example Dev" in signer.subject and signer.not_before == "2024-01-01"
+    apk, der = v2_apk(tmp_path / "v2.apk")
+    (signer,) = apk_signers(apk)
+    assert signer.scheme == "v2" and signer.sha256 == hashlib.sha256(der).hexdigest()
+    assert apk_signers(tmp_path / "v1.apk") and zipfile.is_zipfile(apk)
+
+
+def test_report_shows_the_signer_of_the_runs_apk_and_refuses_another(tmp_path):
+    apk = v1_apk(tmp_path / "app.apk")
+    sha = hashlib.sha256(apk.read_bytes()).hexdigest()
+    run = make_run(tmp_path / "runs", label="Signed", apk_sha256=sha, run_id="signed")
+    doc = page(render_run_report(run, lang="en", apk=apk))
+    signer = doc.find_class("signer")[0].text_content()
+    assert "CN=\\<b\\>Example Dev" in signer and sha in doc.text_content()  # RFC 4514 text, shown as text
+    no_injection(doc)
+    assert "unknown" in page(render_run_report(run, lang="en")).xpath("string(//td[contains(., 'unknown')])")
+    other = v1_apk(tmp_path / "other.apk")
+    with pytest.raises(ReportError, match="is not the run's APK"):
+        render_run_report(run, apk=other)
+
+
+def test_both_languages_have_every_ui_string():
+    data = yaml.safe_load((REPO / "reports" / "strings.yaml").read_text(encoding="utf-8"))
+    zh, en = data["zh-CN"], data["en"]
+    assert set(zh) == set(en)
+    for section in zh:
+        assert set(zh[section]) == set(en[section]), section
