@@ -77,7 +77,8 @@ def cmd_fake_sdk(args) -> int:
     from emulator.sim.fake_sdk import FakeAvd, make_fake_sdk
 
     names = args.avd or ["Pixel_6_API_33"]
-    avds = [FakeAvd(name, api=args.api, skin=args.skin or "", locale=args.locale, boot_seconds=args.boot)
+    avds = [FakeAvd(name, api=args.api, skin=args.skin or "", locale=args.locale, apps=args.apps,
+                    boot_seconds=args.boot)
             for name in names]
     sdk, avd_home = make_fake_sdk(Path(args.dir).resolve(), avds)
     console.print(f"simulated SDK with AVD(s) {', '.join(names)}; use it with:")
@@ -119,5 +120,7 @@ def add_commands(sub) -> None:
     p.add_argument("--api", type=int, default=33, help="API level of the AVDs (default 33)")
     p.add_argument("--skin", default="", help="permission-dialog skin (default: aosp-<version> of the API)")
     p.add_argument("--locale", default="zh-CN", choices=["zh-CN", "en-US"])
+    p.add_argument("--apps", default="zoo", help="apps on the devices: zoo (default), none, or a comma list of zoo "
+                                                 "app files/folders")
     p.add_argument("--boot", type=float, default=2.0, help="seconds a cold boot takes (default 2)")
     p.set_defaults(fn=cmd_fake_sdk)
