@@ -160,8 +160,13 @@ class DevicePool:
         """Retry an offline device with growing pauses; False once it is given up (or the lab stops)."""
         for n, delay in enumerate(self.backoff.delays(), 1):
             self.observer.device(serial, f"offline: retry {n}/{self.backoff.tries} in {delay:.0f}s")
-            if self._stop.wait(delay):
-                return False
+            deadline = time.monotonic() + delay
+            while (left := deadline - time.monotonic()) > 0:
+                if self._stop.wait(min(left, IDLE_POLL)):
+                    return False
+                if not self._more_may_come():  # nothing left for any device: no reason to wait for this one
+                    self.observer.device(serial, "offline")
+                    return False
             if device_state(serial, self.adb_port) == "device":
                 log.info("%s is back", serial)
                 return True

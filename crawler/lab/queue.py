@@ -233,8 +233,9 @@ class LabIndex:
             if row is None:
                 return None
             job = _row(conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", row).fetchone())
-            conn.execute("INSERT INTO attempts (job_id, n, device, owner, started) VALUES (?, ?, ?, ?, ?)",
-                         (job.id, job.attempts, device, owner, now))
+            conn.execute("INSERT INTO attempts (job_id, n, device, owner, started) VALUES "
+                         "(?, (SELECT COALESCE(MAX(n), 0) + 1 FROM attempts WHERE job_id = ?), ?, ?, ?)",
+                         (job.id, job.id, device, owner, now))
         return job
 
     def begin_run(self, job_id: int, run: Path) -> None:
@@ -284,9 +285,11 @@ class LabIndex:
     def release(self, job_id: int, why: str) -> None:
         """Give a claimed job back to the queue untouched (the worker stopped before crawling)."""
         with self._write() as conn:
+            # an attempt that never got as far as a run directory is forgotten; one with a run is kept, interrupted
+            unstarted = conn.execute("DELETE FROM attempts WHERE job_id = ? AND finished IS NULL AND run = ''",
+                                     (job_id,)).rowcount
             conn.execute("UPDATE jobs SET state = 'queued', device = '', owner = '', run = '', "
-                         "attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'running'", (job_id,))
-            conn.execute("DELETE FROM attempts WHERE job_id = ? AND finished IS NULL AND run = ''", (job_id,))
+                         "attempts = MAX(attempts - ?, 0) WHERE id = ? AND state = 'running'", (unstarted, job_id))
             conn.execute("UPDATE attempts SET finished = ?, outcome = 'interrupted', detail = ? "
                          "WHERE job_id = ? AND finished IS NULL", (time.time(), why[:500], job_id))
 

@@ -1,0 +1,192 @@
+"""`naysayer lab run` as a user runs it overnight: many zoo apps on simulated devices through the real adb server,
+killed and resumed, a device dying mid-crawl. Device time is virtual: budgets are short in wall time."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crawler.store import RunStore, list_runs
+from emulator.sim.device import SimDevice
+from emulator.zoo import load_app
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD_ENDS = ("done", "budget", "steps")
+
+
+def zoo_apps(n: int) -> list:
+    """The first n zoo apps by file name, one per package."""
+    apps, seen = [], set()
+    for path in sorted((REPO / "emulator" / "zoo" / "apps").glob("*.yaml")):
+        app = load_app(path)
+        if app.manifest.package not in seen:
+            seen.add(app.manifest.package)
+            apps.append(app)
+    assert len(apps) >= n
+    return apps[:n]
+
+
+def lab_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "crawler.cli", "lab", *args]
+
+
+def lab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
+    return subprocess.run(lab_cmd(*args), capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def apps16():
+    return zoo_apps(16)
+
+
+@pytest.fixture
+def farm(adb_server, tmp_path, apps16):
+    """Simulated devices with the 16 apps, served in this process: farm(n) -> [RegisteredDevice]."""
+    served = []
+
+    def start(n: int) -> list:
+        for i in range(n):
+            backend = SimDevice(f"lab{i}", skin="aosp-13", apps=apps16, storage_dir=tmp_path / f"dev{len(served)}")
+            registered = adb_server.serve(backend)
+            backend.set_serial(registered.serial)
+            served.append(registered)
+        return served[-n:]
+
+    yield start
+    for registered in served:
+        registered.stop()
+
+
+def write_apps(path: Path, apps) -> Path:
+    path.write_text("# tonight's apps\n" + "".join(f"{a.manifest.package}\n" for a in apps))
+    return path
+
+
+def crawls_by_package(lab_dir: Path) -> tuple[Counter, Counter]:
+    """(runs started, runs that ended) per package, counted from the runs' own run_start / run_end steps."""
+    started, ended = Counter(), Counter()
+    for run in list_runs(lab_dir):
+        with RunStore.open(run) as store:
+            starts = list(store.steps(["run_start"]))
+            if starts:
+                package = starts[0].data["app"]["package"]
+                started[package] += 1
+                ended[package] += bool(list(store.steps(["run_end"])))
+    return started, ended
+
+
+def jobs_in(lab_dir: Path) -> list[dict]:
+    with sqlite3.connect(lab_dir / "lab.sqlite") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+
+
+def wait_until(condition, timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_sixteen_apps_on_four_devices_are_each_crawled_once(farm, apps16, tmp_path):
+    devices = farm(4)
+    out = tmp_path / "lab"
+    result = lab("run", str(write_apps(tmp_path / "apps.txt", apps16)), "--devices", "all", "--out", str(out),
+                 "--budget", "20s", "--idle", "0", "--no-ocr", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    status = json.loads(result.stdout)
+    jobs = status["jobs"]
+    assert sorted(j["package"] for j in jobs) == sorted(a.manifest.package for a in apps16)
+    assert {j["state"] for j in jobs} == {"done"} and all(j["attempts"] == 1 for j in jobs)
+    assert status["counts"] == {"queued": 0, "running": 0, "done": 16, "failed": 0}
+    assert {j["device"] for j in jobs} <= {d.serial for d in devices} and len({j["device"] for j in jobs}) >= 2
+    started, ended = crawls_by_package(out)
+    assert set(started.values()) == {1} and started == ended and len(started) == 16
+    for job in jobs:
+        assert Path(job["run"]).parent == out
+    again = json.loads(lab("status", str(out), "--json").stdout)
+    assert again["jobs"] == jobs and again["active"] is False
+    assert "done" in lab("status", str(out)).stdout
+
+
+def test_a_killed_lab_resumes_with_nothing_lost_and_nothing_twice(farm, apps16, tmp_path):
+    devices = farm(2)
+    out = tmp_path / "lab"
+    apps = write_apps(tmp_path / "apps.txt", apps16[:8])
+    args = ("run", str(apps), "--devices", ",".join(d.serial for d in devices), "--out", str(out),
+            "--budget", "120s", "--idle", "0", "--no-ocr", "--quiet")
+    first = subprocess.Popen(lab_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        wait_until(lambda: (out / "lab.sqlite").is_file()
+                   and sum(j["state"] == "done" for j in jobs_in(out)) >= 2, what="two apps done")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    before = jobs_in(out)
+    done_before = {j["package"] for j in before if j["state"] == "done"}
+    assert 2 <= len(done_before) < 8
+    left_running = [j for j in before if j["state"] == "running"]
+    assert left_running  # killed mid-crawl
+    runs_before = crawls_by_package(out)[0]
+
+    resumed = lab(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for job in left_running:
+        assert job["package"] in resumed.stderr  # each interrupted job is named
+    after = jobs_in(out)
+    assert sorted(j["package"] for j in after) == sorted(a.manifest.package for a in apps16[:8])
+    assert {j["state"] for j in after} == {"done"}
+    started, ended = crawls_by_package(out)
+    for package in done_before:
+        assert started[package] == 1  # finished before the kill: never crawled again
+    for job in after:
+        assert ended[job["package"]] == 1  # exactly one complete crawl counted per app...
+        with RunStore.open(Path(job["run"])) as store:  # ...and it is the job's run
+            assert list(store.steps(["run_end"]))[-1].data["reason"] in GOOD_ENDS
+    assert sum(started.values()) - sum(runs_before.values()) == 8 - len(done_before) - sum(
+        1 for j in left_running if j["package"] in done_before)
+
+
+def test_a_device_killed_mid_crawl_has_its_job_finished_on_another(farm, apps16, tmp_path):
+    doomed, survivor = farm(2)
+    out = tmp_path / "lab"
+    apps = write_apps(tmp_path / "apps.txt", apps16[:4])
+    lab_run = subprocess.Popen(lab_cmd("run", str(apps), "--devices", f"{doomed.serial},{survivor.serial}", "--out",
+                                       str(out), "--budget", "600s", "--steps", "100000", "--idle", "0", "--no-ocr"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        def crawling_on_doomed() -> bool:
+            if not (out / "lab.sqlite").is_file():
+                return False
+            return any(j["state"] == "running" and j["device"] == doomed.serial and j["run"]
+                       and (Path(j["run"]) / "trace.sqlite").is_file() for j in jobs_in(out))
+
+        wait_until(crawling_on_doomed, what="a crawl on the doomed device")
+        victim = next(j for j in jobs_in(out) if j["state"] == "running" and j["device"] == doomed.serial)
+        time.sleep(0.5)  # well into the crawl
+        doomed.stop()
+        _, stderr = lab_run.communicate(timeout=300)
+    finally:
+        if lab_run.poll() is None:
+            lab_run.kill()
+    assert lab_run.returncode == 0, stderr[-3000:]
+    assert doomed.serial in stderr and "offline" in stderr
+    jobs = {j["package"]: j for j in jobs_in(out)}
+    assert {j["state"] for j in jobs.values()} == {"done"}
+    moved = jobs[victim["package"]]
+    assert moved["device"] == survivor.serial and moved["losses"] == 1
+    with sqlite3.connect(out / "lab.sqlite") as conn:
+        outcomes = conn.execute("SELECT device, outcome FROM attempts WHERE job_id = ? ORDER BY n",
+                                (moved["id"],)).fetchall()
+    assert outcomes == [(doomed.serial, "device_lost"), (survivor.serial, moved["end_reason"])]
