@@ -375,3 +375,41 @@ def test_a_tampered_run_is_not_exported(tmp_path):
     with pytest.raises(ExportError, match="hash chain broken at step 7.*not exported"):
         export_bundle(run, tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_hostile_json_and_members_dropped_from_the_manifest_too_are_named_without_a_crash(run, tmp_path):
+    import hashlib
+
+    bundle = tmp_path / "plain.zip"
+    export_bundle(run, bundle)
+
+    def drop_from_manifest(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        del manifest["files"]["trace.jsonl"]
+        return reencode_manifest(manifest)
+
+    report = verify_bundle(rewrite(bundle, tmp_path / "notrace.zip", drop_from_manifest, drop=("trace.jsonl",)))
+    assert report.problems == ["trace.jsonl: missing from the bundle (and from its manifest)"]
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    report = verify_bundle(rewrite(bundle, tmp_path / "deep.zip", lambda n, d: deep if n == "manifest.json" else d))
+    assert report.problems == ["manifest.json: not valid JSON"]
+
+    first = zipfile.ZipFile(bundle).read("trace.jsonl").splitlines(keepends=True)
+    odd = json.loads(first[1])
+    odd["t"] = 10 ** 400  # no float holds it
+    hostile = b"".join([first[0], json.dumps(odd).encode() + b"\n", *first[2:]])
+
+    def swap(name: str, data: bytes) -> bytes:
+        if name == "trace.jsonl":
+            return hostile
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["files"]["trace.jsonl"] = {"sha256": hashlib.sha256(hostile).hexdigest(), "size": len(hostile)}
+            return reencode_manifest(manifest)
+        return data
+
+    report = verify_bundle(rewrite(bundle, tmp_path / "odd.zip", swap))
+    assert report.problems == ["trace.jsonl: hash chain broken at step 2: its content does not match its hash"]
