@@ -414,7 +414,7 @@ def verify_bundle(path: Path, pub_key: Path | None = None, limits: Limits | None
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise BundleError(f"{path}: not a zip file (or damaged beyond reading)") from None
+        raise BundleError(f"{path}: not an evidence bundle (not a zip file, or damaged beyond reading)") from None
     with archive:
         entries = safe_entries(archive, report, limits)
         refused = {info.filename for info in archive.infolist()} - set(entries)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 from crawler.cli_common import UsageError, console, out, print_json
@@ -16,9 +15,7 @@ def _is_bundle(path: Path) -> bool:
     """A bundle is a file (a zip); a run is a directory or its trace.sqlite."""
     if path.is_dir() or path.name == "trace.sqlite":
         return False
-    if path.is_file():
-        return zipfile.is_zipfile(path) or path.suffix.lower() == ".zip"
-    return path.suffix.lower() == ".zip"
+    return path.is_file() or path.suffix.lower() == ".zip"
 
 
 # -- verify -------------------------------------------------------------------------------------------------------

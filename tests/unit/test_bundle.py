@@ -362,7 +362,7 @@ def test_bad_input_is_one_line_each(run, key, signed, tmp_path):
     with pytest.raises(BundleError, match="absent.zip: no such bundle file"):
         verify_bundle(tmp_path / "absent.zip")
     (tmp_path / "text.zip").write_text("not a zip")
-    with pytest.raises(BundleError, match="text.zip: not a zip file"):
+    with pytest.raises(BundleError, match="text.zip: not an evidence bundle \\(not a zip file"):
         verify_bundle(tmp_path / "text.zip")
     with pytest.raises(KeyFileError, match="no such key file"):
         verify_bundle(signed, tmp_path / "absent.pub")
