@@ -43,6 +43,7 @@ UNTIL = ("trigger", "key", "last")
 SKIPPED_ACTIONS = ("clear_data", "kill_background")  # the session's own bookkeeping, never a way to a state
 AUTO_TYPES = ("time", "wait", "launch", "relaunch")
 ID_LIMIT = 80
+DIALOG_SCENES = ("permission_dialog", "rationale_dialog", "consent_dialog")  # known by kind + permission, any ROM
 
 
 class NoFindings(Exception):
@@ -122,6 +123,7 @@ class ReproductionPlan:
     effect: str  # the state key the replay waits for after the last step ("" = only watch)
     effect_offset: float
     effect_seq: int | None
+    effect_dialog: tuple[str, str] | None  # (scene kind, permission) when the finding's state is a dialog
     dismissals: tuple[tuple[str, str, str], ...]
     match: dict[str, Any]  # metrics the new finding must share
     budget: float
@@ -136,7 +138,7 @@ class ReproductionPlan:
     def strategy(self) -> PlannedReplay:
         return PlannedReplay(self.steps, effect=self.effect, effect_offset=self.effect_offset,
                              dismissals=self.dismissals, watch=self.quit_window, factor=self.rules.factor,
-                             slack=self.rules.slack, poll=self.rules.poll)
+                             slack=self.rules.slack, poll=self.rules.poll, effect_dialog=self.effect_dialog)
 
     def describe(self) -> list[str]:
         """One line per planned step, for people (app text in widget identities is bounded, never markup)."""
@@ -312,10 +314,17 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
     idle = float(settings.get("idle", 0.0) or 0.0) if rule.idle else 0.0
     return ReproductionPlan(
         finding=finding, package=trace.package, steps=planned, effect=effect_state, effect_offset=effect_offset,
-        effect_seq=effect.seq if effect is not None else None, dismissals=_dismissals(trace, rules),
+        effect_seq=effect.seq if effect is not None else None, effect_dialog=_dialog_of(effect), dismissals=_dismissals(trace, rules),
         match={name: finding.metrics.get(name) for name in rule.match},
         budget=max(rules.min_budget, rules.factor * recorded + rules.slack), idle=idle, quit_window=quit_window,
         rules=rules)
+
+
+def _dialog_of(obs: Step | None) -> tuple[str, str] | None:
+    scene = obs.data.get("scene") if obs is not None else None
+    if not isinstance(scene, dict) or scene.get("kind") not in DIALOG_SCENES:
+        return None
+    return str(scene.get("kind")), str(scene.get("permission") or "")
 
 
 def _dismissals(trace: Trace, rules: Rules) -> tuple[tuple[str, str, str], ...]:
@@ -418,7 +427,9 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
     out = Path(out) if out is not None else run.resolve().parent
     out.mkdir(parents=True, exist_ok=True)
     report = ReproductionReport(run, finding, plan)
-    settings = CrawlSettings(budget=plan.budget, idle=plan.idle, quit_window=plan.quit_window)
+    # every wait is a step: allow one per poll over the whole budget, besides the planned actions
+    steps = int(plan.budget / plan.rules.poll) + 2 * len(plan.steps) + 50
+    settings = CrawlSettings(budget=plan.budget, steps=steps, idle=plan.idle, quit_window=plan.quit_window)
     for attempt in range(1, runs + 1):
         strategy = plan.strategy()
         link = {"run": run.resolve().name, "path": str(run.resolve()), "finding": finding.id, "kind": finding.kind,

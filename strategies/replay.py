@@ -136,9 +136,11 @@ class PlannedReplay:
 
     def __init__(self, steps: list[PlannedStep], effect: str = "", effect_offset: float = 0.0,
                  dismissals: tuple[tuple[str, str, str], ...] = (), watch: float = 10.0, factor: float = 2.0,
-                 slack: float = 10.0, poll: float = 1.0):
+                 slack: float = 10.0, poll: float = 1.0, effect_dialog: tuple[str, str] | None = None):
         self.steps = list(steps)
         self.effect, self.effect_offset = effect, effect_offset
+        # a dialog is known by its kind and permission: another ROM draws the same request with another state key
+        self.effect_dialog = effect_dialog
         self.dismissals = tuple(dismissals)  # (scene kind, role, permission group or "")
         self.watch, self.factor, self.slack, self.poll = watch, factor, slack, poll
         self.position = 0
@@ -150,20 +152,27 @@ class PlannedReplay:
     def choose(self, ctx: Context) -> Decision:
         if self.anchor_t is None:
             self.anchor_t = ctx.t
-        self._pass_auto_steps(ctx.state)
+        self._pass_auto_steps(ctx)
         if self.position < len(self.steps):
             return self._next_action(ctx, self.steps[self.position])
         return self._after_plan(ctx)
 
-    def _pass_auto_steps(self, state: str) -> None:
-        """Steps that happen by themselves are passed once the screen shows where they lead (or a later one)."""
+    def _pass_auto_steps(self, ctx: Context) -> None:
+        """Steps that happen by themselves are passed once the screen shows where they lead (or a later one), or
+        once the dialog the next step of ours answers is on screen."""
         reached = None
         for index in range(self.position, len(self.steps)):
             step = self.steps[index]
             if not step.auto:
+                if index > self.position and step.action.get("role") in ctx.scene.actions \
+                        and self._same_dialog(step, ctx):
+                    reached = index - 1
                 break
-            if state == step.then:
+            if ctx.state == step.then:
                 reached = index
+        else:  # only steps that happen by themselves are left: the finding's dialog may already be on screen
+            if self._effect_dialog_shown(ctx):
+                reached = len(self.steps) - 1
         if reached is not None:
             self.progress.done += reached + 1 - self.position
             self.position = reached + 1
@@ -176,7 +185,8 @@ class PlannedReplay:
         late = ctx.t > self._deadline(target.offset)
         if step.auto:
             if late:
-                return self._stop(f"reproduce: the recorded state before step {target.seq} did not appear")
+                what = f"step {target.seq}" if target.seq >= 0 else "the finding's state"
+                return self._stop(f"reproduce: the recorded state before {what} did not appear")
             on_plan = ctx.state in {s.expect for s in self.steps[self.position:]}
             dismissal = None if on_plan else self._dismissal(ctx)
             return dismissal or self._wait(f"reproduce: waiting for the state after step {step.seq}")
@@ -224,7 +234,7 @@ class PlannedReplay:
 
     def _after_plan(self, ctx: Context) -> Decision:
         if self.effect:
-            if ctx.state == self.effect:
+            if ctx.state == self.effect or self._effect_dialog_shown(ctx):
                 self.progress.effect_seen = True
                 return self._stop("reproduce: reached the finding's recorded state")
             if ctx.t > self._deadline(self.effect_offset):
@@ -236,6 +246,12 @@ class PlannedReplay:
             return self._stop("reproduce: plan done (the session watched after the last refusal)"
                               if last.get("role") in REFUSAL_ROLES else "reproduce: plan done, watched")
         return self._wait("reproduce: watching after the last step")
+
+    def _effect_dialog_shown(self, ctx: Context) -> bool:
+        if self.effect_dialog is None:
+            return False
+        kind, permission = self.effect_dialog
+        return ctx.scene.kind == kind and (ctx.scene.permission or "") == permission
 
     def _dismissal(self, ctx: Context) -> Decision | None:
         """Close an interruption (ad, nag, another permission dialog) the way the original run closed it."""

@@ -216,3 +216,16 @@ def test_the_replay_stops_once_the_findings_state_is_on_screen():
     replay = PlannedReplay([], effect="re-ask", effect_offset=30.0)
     assert replay.choose(ctx("home", 0.0)).type == "wait"
     assert replay.choose(ctx("re-ask", 31.0)).type == "stop" and replay.progress.effect_seen
+
+
+def test_a_dialog_drawn_by_another_rom_is_the_same_step():
+    wait = PlannedStep(seq=3, action={"type": "wait", "by": "strategy"}, expect="splash", then="dialog-aosp", auto=True)
+    deny = PlannedStep(seq=9, action=deny_step().action, expect="dialog-aosp", then="gone", auto=False, essential=True)
+    replay = PlannedReplay([wait, deny])
+    assert replay.choose(ctx("splash", 0.0)).type == "wait"
+    assert replay.choose(ctx("dialog-miui", 1.0, camera_dialog())).role == "deny"
+
+
+def test_the_findings_dialog_is_recognised_on_another_rom():
+    replay = PlannedReplay([], effect="re-ask-aosp", effect_offset=5.0, effect_dialog=("permission_dialog", "camera"))
+    assert replay.choose(ctx("re-ask-miui", 3.0, camera_dialog())).type == "stop" and replay.progress.effect_seen
