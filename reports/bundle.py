@@ -132,8 +132,11 @@ def walk_chain(store: RunStore) -> ChainWalk:
 
 def _broken(store: RunStore) -> ExportError:
     report = store.verify()
-    where = f"at step {report.first_bad_seq}: {report.reason}" if not report.chain_ok else "(steps changed on disk)"
-    return ExportError(f"{store.path}: hash chain broken {where}; a tampered run is not exported")
+    if report.chain_ok:
+        return ExportError(f"{store.path}: the run changed while it was read (is a crawl still writing it?); "
+                           "export it when the crawl has ended")
+    return ExportError(f"{store.path}: hash chain broken at step {report.first_bad_seq}: {report.reason}; "
+                       "a tampered run is not exported")
 
 
 def slice_seqs(walk: ChainWalk, finding: dict[str, Any]) -> set[int]:

@@ -413,3 +413,17 @@ def test_hostile_json_and_members_dropped_from_the_manifest_too_are_named_withou
 
     report = verify_bundle(rewrite(bundle, tmp_path / "odd.zip", swap))
     assert report.problems == ["trace.jsonl: hash chain broken at step 2: its content does not match its hash"]
+
+
+def test_hostile_app_text_round_trips_into_a_bundle_that_verifies(tmp_path):
+    with RunStore.create(tmp_path, "hostile") as store:
+        store.append("run_start", 1.0, {"app": {"package": "com.example.app"}})
+        store.append("observation", 1.5, {"scene": {"text": ["\ud800 lone surrogate", "\u202ereversed", "<b>&amp;</b>",
+                                                             "😀", "-0.0", 1e300, -0.0]},
+                                          "png": store.put_blob(b"\xff\xd8\xff jpeg bytes")})
+        store.write_findings([{"id": "x-2", "kind": "x", "steps": [2], "screenshots": []}])
+    bundle = tmp_path / "hostile.zip"
+    export_bundle(tmp_path / "hostile", bundle)
+    report = verify_bundle(bundle)
+    assert report.ok, report.problems
+    assert any(n.startswith("screenshots/") and n.endswith(".jpg") for n in names(bundle))
