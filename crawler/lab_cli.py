@@ -37,17 +37,19 @@ def resolve_devices(text: str, adb_port: int | None) -> list[str]:
         if not serials:
             raise LabError("--devices all: no device in state 'device' (see `naysayer devices`)")
         return serials
-    serials = []
+    serials, skipped = [], []
     for serial in dict.fromkeys(s.strip() for s in text.split(",") if s.strip()):
         state = states.get(serial)
         if state is None:
-            _say(f"{serial}: no such device (devices: {', '.join(sorted(states)) or 'none'}): skipped")
+            skipped.append(f"{serial}: no such device (devices: {', '.join(sorted(states)) or 'none'})")
         elif state != "device":
-            _say(f"{serial}: device is {state}: skipped")
+            skipped.append(f"{serial}: device is {state}")
         else:
             serials.append(serial)
     if not serials:
-        raise LabError(f"--devices {text}: no usable device")
+        raise LabError(f"--devices {text}: no usable device" + (f" ({'; '.join(skipped)})" if skipped else ""))
+    for line in skipped:
+        _say(f"{line}: skipped")
     return serials
 
 

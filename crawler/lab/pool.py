@@ -86,6 +86,8 @@ class DevicePool:
         self.options = index.options
         self._stop = threading.Event()
         self.gone: list[str] = []
+        self._working: set[str] = set()  # devices whose workers still take jobs
+        self._working_lock = threading.Lock()
 
     def stop(self) -> None:
         self._stop.set()
@@ -118,12 +120,21 @@ class DevicePool:
 
     # -- one device -------------------------------------------------------------------------------------------
     def _worker(self, serial: str) -> None:
+        with self._working_lock:
+            self._working.add(serial)
         try:
             self._work(serial)
         except Exception:  # a bug here must not leave the other devices waiting on a job forever
             log.exception("lab worker for %s failed", serial)
             self.gone.append(serial)
             self.observer.device(serial, "failed (see log)")
+        finally:
+            with self._working_lock:
+                self._working.discard(serial)
+
+    def _alone(self, serial: str) -> bool:
+        with self._working_lock:
+            return self._working <= {serial}
 
     def _work(self, serial: str) -> None:
         from crawler.store import new_run_id
@@ -131,7 +142,8 @@ class DevicePool:
         while not self._stop.is_set():
             if device_state(serial, self.adb_port) != "device" and not self._wait_for_device(serial):
                 return
-            job = self.index.claim(serial, self.owner)
+            # a job that failed or was lost here goes to another device while there is one
+            job = self.index.claim(serial, self.owner, retry_here=self._alone(serial))
             if job is None:
                 if not self._more_may_come():
                     self.observer.device(serial, "finished")

@@ -219,17 +219,18 @@ class LabIndex:
                 added.append(cursor.lastrowid)
         return added
 
-    def claim(self, device: str, owner: str | None = None) -> JobRow | None:
-        """Atomically take the next queued job for `device` (jobs last lost or failed on this very device come
-        last, so they move to another one). None if nothing is queued."""
+    def claim(self, device: str, owner: str | None = None, *, retry_here: bool = True) -> JobRow | None:
+        """Atomically take the next queued job for `device`. A job last lost or failed on this very device comes
+        last, and with retry_here=False (other devices are working) it is left for another device.
+        None if nothing is queued (for this device)."""
         owner = owner or this_owner()
         now = time.time()
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE jobs SET state = 'running', device = ?, owner = ?, attempts = attempts + 1, started = ?, "
-                "run = '' WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
-                "ORDER BY COALESCE(last_device = ?, 0), id LIMIT 1) RETURNING id",
-                (device, owner, now, device)).fetchone()
+                "run = '' WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND (? OR last_device IS NULL "
+                "OR last_device != ?) ORDER BY COALESCE(last_device = ?, 0), id LIMIT 1) RETURNING id",
+                (device, owner, now, retry_here, device, device)).fetchone()
             if row is None:
                 return None
             job = _row(conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", row).fetchone())
@@ -269,7 +270,7 @@ class LabIndex:
                 outcome = "failed"
                 state = "failed" if failures >= options.max_failures else "queued"
                 error = result.reason
-            run = str(result.run) if result.run else job.run
+            run = str(result.run) if result.run else ""  # no run: the job failed before its crawl began
             conn.execute(
                 "UPDATE jobs SET state = ?, failures = ?, losses = ?, error = ?, end_reason = ?, kinds = ?, run = ?, "
                 "finished = ?, last_device = ?, device = ?, owner = '' WHERE id = ?",

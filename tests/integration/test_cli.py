@@ -192,25 +192,42 @@ def test_sim_serve_prints_serials_that_adb_sees_and_stops_cleanly(adb_server):
 
 def test_lab_crawls_a_list_of_apps_across_devices_and_keeps_going_past_a_bad_one(phone, adb_server, tmp_path):
     from emulator.sim.adb_server import serve_backend
+    from emulator.zoo import build_sim_apk
 
     second = SimDevice("sim2", skin="aosp-11", apps=load_zoo(), storage_dir=tmp_path / "dev2")
     registered = serve_backend(adb_server.client, second)
     second.set_serial(registered.serial)
+    weather_apk = build_sim_apk(REPO / "emulator/zoo/apps/weather_quit.yaml", tmp_path / "weather.apk")
+    (tmp_path / "corrupt.apk").write_bytes(b"PK\x03\x04 cut short")
+    apps = tmp_path / "apps.txt"
+    apps.write_text(f"# tonight\n{weather_apk}\ncom.example.scanly  # the polite one\ncom.absent.app\nmissing.apk\n"
+                    "corrupt.apk\ncom.example.scanly\n")
+    out = tmp_path / "lab"
     try:
-        apps = tmp_path / "apps.txt"
-        apps.write_text(f"# tonight\n{WEATHER}\ncom.example.scanly  # the polite one\ncom.absent.app\n")
-        result = naysayer("lab", "--device", phone, "--device", registered.serial, str(apps), "--budget", "30s",
-                          "--idle", "0", "--no-ocr", "--json", "--out", str(tmp_path / "runs"))
-        rows = {row["package"]: row for row in json.loads(result.stdout)}
-        assert result.returncode == 1  # one app could not be crawled, and says why
-        assert "quit_on_refusal" in rows[WEATHER]["kinds"] and rows[WEATHER]["end"] in ("done", "budget")
-        assert rows["com.example.scanly"]["kinds"] == [] and rows["com.example.scanly"]["run"]
-        assert "not installed" in rows["com.absent.app"]["error"]
-        assert {rows[WEATHER]["device"], rows["com.example.scanly"]["device"]} == {phone, registered.serial}
+        result = naysayer("lab", "run", str(apps), "--devices", f"{phone},{registered.serial},emulator-3", "--budget",
+                          "30s", "--idle", "0", "--no-ocr", "--json", "--out", str(out))
     finally:
         registered.stop()
-    one_line_error(naysayer("lab", "--device", phone, str(tmp_path / "nope.txt")), "nope.txt")
-    one_line_error(naysayer("lab", "--device", "emulator-3", WEATHER), "no such device")
+    assert result.returncode == 1, result.stderr  # some apps could not be crawled, and each says why
+    rows = {row["package"]: row for row in json.loads(result.stdout)["jobs"]}
+    assert rows[WEATHER]["state"] == "done" and "quit_on_refusal" in rows[WEATHER]["kinds"]
+    assert rows["com.example.scanly"]["state"] == "done" and rows["com.example.scanly"]["kinds"] == []
+    assert {rows[WEATHER]["device"], rows["com.example.scanly"]["device"]} <= {phone, registered.serial}
+    absent = rows["com.absent.app"]
+    assert absent["state"] == "failed" and "not installed" in absent["error"] and absent["attempts"] == 2
+    assert rows["missing.apk"]["state"] == "failed" and rows["missing.apk"]["attempts"] == 0
+    assert rows["corrupt.apk"]["state"] == "failed" and "not an APK" in rows["corrupt.apk"]["error"]
+    notices = [line for line in result.stderr.splitlines() if line.startswith("naysayer lab: ")]
+    for words in (("missing.apk", "no such APK file"), ("corrupt.apk", "not an APK"), ("com.example.scanly",
+                  "already listed"), ("emulator-3", "no such device")):
+        assert len([line for line in notices if all(w in line for w in words)]) == 1, (words, result.stderr)
+    assert "Traceback" not in result.stderr
+    one_line_error(naysayer("lab", "run", str(tmp_path / "nope.txt"), "--devices", phone, "--out", str(tmp_path / "x")),
+                   "nope.txt")
+    one_line_error(naysayer("lab", "run", str(apps), "--devices", "emulator-3", "--out", str(tmp_path / "y")),
+                   "no such device")
+    one_line_error(naysayer("lab", "run", str(apps), "--devices", phone, "--out", str(out)), "--resume")
+    one_line_error(naysayer("lab", "status", str(tmp_path / "nolab")), "not a lab folder")
 
 
 def test_an_interrupted_crawl_keeps_its_run_and_says_so(phone, tmp_path):
