@@ -61,7 +61,8 @@ class Browser:
     def __init__(self, profile: Path):
         to_child, self._commands = os.pipe()
         self._answers, from_child = os.pipe()
-        # The child needs the pipe ends as fds 3 and 4: move ours above 10, and let bash (dash takes one-digit fds only) put them in place.
+        # The child needs the pipe ends as fds 3 and 4: move ours above 10 and let bash put them in place
+        # (dash takes one-digit fds only).
         child_in, child_out = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_child, from_child))
         os.close(to_child)
         os.close(from_child)
