@@ -99,7 +99,7 @@ class GraphPicture:
                          for s, d in self.graph.nodes(data=True)}
         cols = max((x for x, _ in self.pos.values()), default=0)
         rows = max((y for _, y in self.pos.values()), default=0)
-        self.width = int(cols + NODE_W + COL_W // 2 + MARGIN)
+        self.width = int(cols + NODE_W + COL_W + MARGIN)  # room for the last column's loop labels
         self.height = int(rows + NODE_H_MAX + 40 + MARGIN)
 
     @property

@@ -13,7 +13,8 @@ LANGUAGES = ("zh-CN", "en")
 def cmd_report(args) -> int:
     from reports.html import write_run_report
 
-    target = Path(args.output) if args.output else Path(args.run) / "report.html"
+    # by default beside where the user is, never inside the run: a run directory is evidence and stays as recorded
+    target = Path(args.output) if args.output else Path(f"{Path(args.run).resolve().name}.html")
     write_run_report(Path(args.run), target, lang=args.lang, apk=Path(args.apk) if args.apk else None)
     console.print(f"wrote {target}", markup=False)
     out.print(str(target), markup=False, soft_wrap=True)
@@ -33,7 +34,7 @@ def cmd_report_index(args) -> int:
 def add_commands(sub) -> None:
     p = sub.add_parser("report", help="write one run's HTML report (self-contained, works offline)")
     p.add_argument("run", metavar="RUN", help="the run directory")
-    p.add_argument("-o", "--output", metavar="FILE", help="where to write it (default RUN/report.html)")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write it (default ./<run-id>.html)")
     p.add_argument("--lang", default="zh-CN", choices=LANGUAGES, help="language of the page (default zh-CN)")
     p.add_argument("--apk", metavar="FILE", help="the run's APK (same sha256 as recorded), to show its signing "
                                                  "certificate")
