@@ -32,6 +32,7 @@ MAX_TEXTLESS = 6  # textless controls read per screen
 OCR_CONFIDENCE = 0.8  # what a text-only OCR reading is worth next to the hierarchy
 TEXTLESS_MAX_WIDTH, TEXTLESS_MAX_HEIGHT = 0.45, 0.12  # share of the screen: a pill or a button, not a panel
 TEXTLESS_PAD = 6  # px around a textless control's box, so text touching its edge is still detected
+STATUS_BAR_SHARE = 0.03  # the status bar's height when the hierarchy has no window for it (48 px of 1600)
 STRIP_SHARE = 0.16  # the top strip of a blind region where skip pills and close buttons sit (share of screen height)
 
 Classify = Callable[[Context], Scene]
@@ -41,8 +42,20 @@ class PixelError(ValueError):
     """The screenshot cannot be read (corrupt, truncated, empty, not an image, too large) or OCR is unavailable."""
 
 
+def _below_status_bar(ctx: Context, region: Bounds) -> Bounds:
+    """A region without the status bar (its clock changes every minute: read, it would make every screen new)."""
+    bars = [w.bounds[3] for w in ctx.hierarchy.windows if w.package == "com.android.systemui" and w.bounds[1] <= 0
+            and w.bounds[3] - w.bounds[1] < (ctx.screen[3] - ctx.screen[1]) * 0.1]
+    top = max(bars) if bars else ctx.screen[1] + round((ctx.screen[3] - ctx.screen[1]) * STATUS_BAR_SHARE)
+    return (region[0], max(region[1], top), region[2], region[3]) if region[3] > top else region
+
+
 def blind_regions(ctx: Context) -> list[Bounds] | None:
-    """Screen regions the hierarchy cannot read, or None when it reads everything."""
+    """Screen regions the hierarchy cannot read (below the status bar), or None when it reads everything."""
+    return [_below_status_bar(ctx, r) for r in _blind_regions(ctx) or []] or None
+
+
+def _blind_regions(ctx: Context) -> list[Bounds] | None:
     if not ctx.windows:
         return [tuple(ctx.screen)]
     regions: list[Bounds] = []
@@ -135,7 +148,8 @@ class _Reader:
         return list(lines or [])[:MAX_LINES]
 
     def dialog(self, regions: list[Bounds]) -> Bounds | None:
-        if self.image is None:
+        """The modal card in a blind region: only behind a dimmed backdrop (a bright picture on a page is no card)."""
+        if self.image is None or not vision.dimmed_overlay(self.image):
             return None
         found = vision.dialog_bounds(self.image)
         found = _bounds(found) if found else None
@@ -151,6 +165,15 @@ class _Reader:
             zone = _pad((dialog[0], dialog[1] - height // 4, dialog[2], dialog[3] + height // 2), 0, self.ctx.screen)
         found = vision.close_crosses(self.image, zone) if zone else vision.close_crosses(self.image)
         return [b for b in (_bounds(c) for c in found or []) if b and _inside(b, regions)]
+
+
+def _same_line(text: str, bounds: Bounds, widget: Widget) -> bool:
+    if widget.text != text:
+        return False
+    other = widget.bounds
+    ix = max(0, min(bounds[2], other[2]) - max(bounds[0], other[0]))
+    iy = max(0, min(bounds[3], other[3]) - max(bounds[1], other[1]))
+    return ix * iy >= 0.5 * min(area(bounds), area(other))
 
 
 def _one_line(error: Exception) -> str:
@@ -180,8 +203,8 @@ def read_pixels(ctx: Context, png: bytes, ocr: Any, regions: list[Bounds], textl
             score = float(getattr(line, "score", 1.0) or 0.0)
             if not text.strip() or bounds is None or score < MIN_SCORE or not _inside(bounds, within):
                 continue
-            if bounds in sources:
-                continue
+            if bounds in sources or any(_same_line(text, bounds, w) for w in root.children):
+                continue  # read twice (the strip, then its region)
             root.children.append(_line_widget(root, text, bounds, package))
             sources[bounds] = "ocr"
             scores.append(score)
