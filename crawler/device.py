@@ -49,6 +49,7 @@ class DeviceInfo:
     sdk: int = 0
     rom: str = ""
     locale: str = ""
+    fingerprint: str = ""  # ro.build.fingerprint: names the exact build, for evidence
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -157,6 +158,7 @@ class AndroidDevice:
                 android=props.get("ro.build.version.release", ""),
                 sdk=int(props.get("ro.build.version.sdk", "0") or 0), rom=rom,
                 locale=props.get("persist.sys.locale") or props.get("ro.product.locale", ""),
+                fingerprint=props.get("ro.build.fingerprint", ""),
             )
         return self._info
 

@@ -6,7 +6,7 @@ add fields freely, never change the meaning of one (old runs are re-analysed wit
 
 kind            data fields
 --------------  ------------------------------------------------------------------------------------------------
-run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale}, app {package, version_name,
+run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale, fingerprint}, app {package, version_name,
                 version_code, apk_sha256}, tool {name, version}, strategy, seed, settings {...}
 observation     package (in front), activity, pid (the app's, int|None), state (state key), scene
                 (Scene.to_json()), xml (blob sha256), png (blob sha256 | None), app_in_front (the app, or a system

@@ -17,4 +17,13 @@ def build_properties(rom: str, sdk: int, release: str, locale: str, serial: str,
     props = {k: str(v).format(**values) for k, v in table["common"].items()}
     props.update({k: str(v) for k, v in table[family].items()})
     props.update({k: str(v) for k, v in (overrides or {}).items()})
+    props.setdefault("ro.build.fingerprint", fingerprint(props))
     return dict(sorted(props.items()))
+
+
+def fingerprint(props: dict[str, str]) -> str:
+    """The build fingerprint as Android composes it: brand/name/device:release/id/incremental:type/tags."""
+    p = props.get
+    return (f"{p('ro.product.brand', '')}/{p('ro.product.name', '')}/{p('ro.product.device', '')}:"
+            f"{p('ro.build.version.release', '')}/{p('ro.build.id', '')}/{p('ro.build.version.incremental', '')}:"
+            f"{p('ro.build.type', '')}/{p('ro.build.tags', '')}")
