@@ -27,14 +27,18 @@ STARTUP_TIMEOUT = 120.0
 class SimFarm:
     """Simulated devices in a child process, registered with the adb server on `adb_port`."""
 
-    def __init__(self, devices: int, adb_port: int, skins: tuple[str, ...] = SKINS, locale: str = "zh-CN"):
+    def __init__(self, devices: int, adb_port: int, skins: tuple[str, ...] = SKINS, locale: str = "zh-CN",
+                 apps: list[str] | None = None):
         self.devices, self.adb_port, self.skins, self.locale = devices, adb_port, skins, locale
+        self.apps = apps  # zoo app files (default: the whole zoo)
         self.process: subprocess.Popen | None = None
         self.serials: list[str] = []
 
     def __enter__(self) -> list[str]:
         cmd = [sys.executable, "-m", "emulator.sim.cli_serve", "--devices", str(self.devices),
                "--adb-port", str(self.adb_port), "--skin", ",".join(self.skins), "--locale", self.locale]
+        if self.apps:
+            cmd += ["--apps", *self.apps]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + STARTUP_TIMEOUT
