@@ -71,6 +71,7 @@ class Rules:
     kinds: dict[str, KindRule]
     default: KindRule
     dismiss_roles: tuple[str, ...]
+    always_dismiss: tuple[tuple[str, str, str], ...]
     factor: float
     slack: float
     poll: float
@@ -94,6 +95,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     timing = data.get("timing") or {}
     return Rules(kinds={str(k): _rule(v or {}, default) for k, v in (data.get("kinds") or {}).items()},
                  default=default, dismiss_roles=tuple(data.get("dismiss_roles") or ()),
+                 always_dismiss=tuple((str(d["scene"]), str(d["role"]), "") for d in data.get("always_dismiss") or ()),
                  factor=float(timing.get("factor", 2.0)), slack=float(timing.get("slack", 10.0)),
                  poll=float(timing.get("poll", 1.0)), min_budget=float(timing.get("min_budget", 60.0)))
 
@@ -200,6 +202,17 @@ def _shortest(graph: nx.MultiDiGraph, by_seq: dict[int, Step], source: str, targ
     return [(a, b, simple[a][b]["seq"]) for a, b in itertools.pairwise(nodes)]
 
 
+def _settled(graph: nx.MultiDiGraph, state: str) -> tuple[str, ...]:
+    """The states `state` moved on to with no action (time edges, followed on), sorted."""
+    seen, todo = set(), [state]
+    while todo:
+        for _, v, data in graph.out_edges(todo.pop(), data=True):
+            if data.get("type") == "time" and v != state and v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return tuple(sorted(seen))
+
+
 def _next_obs(trace: Trace, seq: int) -> Step | None:
     return next((s for s in trace.after(seq) if s.kind == "observation"), None)
 
@@ -290,7 +303,8 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
             step = by_seq[seq]
             data = {} if step.kind == "observation" else dict(step.data)
             auto = step.kind == "observation" or data.get("type") in AUTO_TYPES or data.get("by") == "session"
-            planned.append(PlannedStep(seq=seq, action=data, expect=u, then=v, auto=auto, offset=elapsed))
+            planned.append(PlannedStep(seq=seq, action=data, expect=u, then=v, auto=auto, offset=elapsed,
+                                       settled=() if auto else _settled(graph, u)))
             elapsed += _duration(trace, by_seq, seq, quit_window)
 
     for seq in waypoints:
@@ -298,7 +312,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
         before, after = edge_of.get(seq, (str(action.data.get("state", "")), ""))
         add_path(before, seq - 1, f"step {seq}")
         planned.append(PlannedStep(seq=seq, action=dict(action.data), expect=before, then=after, auto=False,
-                                   essential=True, offset=elapsed))
+                                   essential=True, offset=elapsed, settled=_settled(graph, before)))
         elapsed = _duration(trace, by_seq, seq, quit_window)
         here = after
         if not here and (effect is not None or seq != waypoints[-1]):
@@ -333,6 +347,7 @@ def _dismissals(trace: Trace, rules: Rules) -> tuple[tuple[str, str, str], ...]:
         role = step.data.get("role") or ""
         if step.data.get("by") == "strategy" and role in rules.dismiss_roles:
             seen[(str(step.data.get("scene") or ""), role, str(step.data.get("permission") or ""))] = None
+    seen.update(dict.fromkeys(rules.always_dismiss))
     return tuple(seen)
 
 

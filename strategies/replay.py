@@ -111,6 +111,7 @@ class PlannedStep:
     auto: bool  # it happens by itself (time passing, a wait, the session's relaunch): only wait for `then`
     essential: bool = False  # part of the finding (a trigger), not only the way there
     offset: float = 0.0  # recorded device seconds from the previous essential step (or the start) to `expect`
+    settled: tuple[str, ...] = ()  # states `expect` moved on to by itself in the recording (a toast that went away)
 
 
 @dataclass
@@ -192,8 +193,8 @@ class PlannedReplay:
             return dismissal or self._wait(f"reproduce: waiting for the state after step {step.seq}")
         reason = f"reproduce: step {step.seq}" + (" (the finding's trigger)" if step.essential else "")
         match = match_recorded(dict(step.action, seq=step.seq), ctx, reason)
-        in_state = ctx.state == step.expect or (match is not None and match.how == "role"
-                                                and self._same_dialog(step, ctx))
+        in_state = ctx.state == step.expect or ctx.state in step.settled or (
+            match is not None and match.how == "role" and self._same_dialog(step, ctx))
         if match is not None and (in_state or late):
             return self._act(ctx, step, match, in_state)
         dismissal = self._dismissal(ctx)

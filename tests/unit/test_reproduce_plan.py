@@ -229,3 +229,29 @@ def test_a_dialog_drawn_by_another_rom_is_the_same_step():
 def test_the_findings_dialog_is_recognised_on_another_rom():
     replay = PlannedReplay([], effect="re-ask-aosp", effect_offset=5.0, effect_dialog=("permission_dialog", "camera"))
     assert replay.choose(ctx("re-ask-miui", 3.0, camera_dialog())).type == "stop" and replay.progress.effect_seen
+
+
+def test_a_step_recorded_on_a_passing_screen_is_done_on_the_screen_it_settled_to():
+    b = TraceBuilder()
+    b.launch()
+    b.screen(state="home")
+    tap(b, MAP, "home")
+    b.dialog("location")
+    b.deny("location")
+    b.screen(["定位失败"], state="home+toast")  # the toast shown after a denial...
+    b.screen(state="home")  # ...goes away by itself
+    tap(b, MAP, "home")
+    b.dialog("location")
+    b.deny("location")
+    b.screen(["定位失败"], state="home+toast")
+    tap(b, MAP, "home+toast")  # this time the recording tapped while the toast was still up
+    b.dialog("location")
+    b.deny("location", dont_ask=True)
+    b.gone()
+    trace = b.build()
+    plan = plan_reproduction(trace, finding(trace, "quit_on_refusal"))
+    on_toast = [s for s in plan.steps if s.expect == "home+toast" and not s.auto]
+    assert on_toast and on_toast[0].settled == ("home",)
+    replay = PlannedReplay([on_toast[0]])
+    widget = Widget(MAP, Control((0, 300, 720, 400), "地图"))
+    assert replay.choose(ctx("home", 0.0, widgets=[widget])).widget == MAP  # no waiting for a toast to come back
