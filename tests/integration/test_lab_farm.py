@@ -1,0 +1,237 @@
+"""`naysayer lab submit` / `lab worker` as a farm runs them: a real Redis server on loopback, Celery worker processes
+each bound to one simulated device (served through the real adb server), the lab's index and runs in one folder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crawler.store import RunStore, list_runs
+from emulator.sim.device import SimDevice
+from emulator.zoo import load_app
+
+pytest.importorskip("celery", reason="the farm extra (celery[redis]) is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS = shutil.which("redis-server")
+GOOD_ENDS = ("done", "budget", "steps")
+# small enough that a killed worker's job comes back within seconds; the lease keeps live jobs from running twice
+VISIBILITY = "6s"
+LEASE = "3s"
+DATABASES = itertools.count(1)
+
+
+def zoo_apps(n: int) -> list:
+    apps, seen = [], set()
+    for path in sorted((REPO / "emulator" / "zoo" / "apps").glob("*.yaml")):
+        app = load_app(path)
+        if app.manifest.package not in seen:
+            seen.add(app.manifest.package)
+            apps.append(app)
+    return apps[:n]
+
+
+def lab_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "crawler.cli", "lab", *args]
+
+
+def lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(lab_cmd(*args), capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A private redis-server on a free loopback port, nothing saved: redis://127.0.0.1:PORT."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(redis_url):
+    """A Redis database of its own for each test (no message of one test reaches another's workers)."""
+    return f"{redis_url}/{next(DATABASES)}"
+
+
+@pytest.fixture(scope="module")
+def apps8():
+    return zoo_apps(8)
+
+
+@pytest.fixture
+def devices(adb_server, tmp_path, apps8):
+    """Two simulated devices with the 8 apps."""
+    served = []
+    for i in range(2):
+        backend = SimDevice(f"farm{i}", skin="aosp-13", apps=apps8, storage_dir=tmp_path / f"dev{i}")
+        registered = adb_server.serve(backend)
+        backend.set_serial(registered.serial)
+        served.append(registered)
+    yield served
+    for registered in served:
+        registered.stop()
+
+
+@pytest.fixture
+def workers(broker, tmp_path):
+    """start(serial, out) -> a `naysayer lab worker` process (its messages in tmp_path/worker-N.log); all are
+    stopped after the test."""
+    started = []
+
+    def start(serial: str, out: Path) -> subprocess.Popen:
+        log = (tmp_path / f"worker-{len(started)}.log").open("w")
+        proc = subprocess.Popen(lab_cmd("worker", "--device", serial, "--broker", broker, "--out", str(out)),
+                                stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        log.close()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in started:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def submit(broker: str, apps, out: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    listing = tmp_path / "apps.txt"
+    listing.write_text("".join(f"{a.manifest.package}\n" for a in apps))
+    return lab("submit", str(listing), "--broker", broker, "--out", str(out), "--budget", "20s", "--idle", "0",
+               "--no-ocr", "--visibility-timeout", VISIBILITY, "--lease", LEASE, *extra)
+
+
+def status(out: Path) -> dict:
+    result = lab("status", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def wait_until(condition, timeout: float = 240.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+def crawls_by_package(lab_dir: Path) -> tuple[Counter, Counter]:
+    """(runs started, runs that ended) per package, from the runs' own run_start / run_end steps."""
+    started, ended = Counter(), Counter()
+    for run in list_runs(lab_dir):
+        with RunStore.open(run) as store:
+            starts = list(store.steps(["run_start"]))
+            if starts:
+                package = starts[0].data["app"]["package"]
+                started[package] += 1
+                ended[package] += bool(list(store.steps(["run_end"])))
+    return started, ended
+
+
+def all_done(out: Path) -> bool:
+    return status(out)["counts"]["done"] == 8
+
+
+def jobs_in(out: Path) -> list[dict]:
+    with sqlite3.connect(out / "lab.sqlite") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+
+
+def test_two_workers_drain_a_queue_of_eight_jobs_each_crawled_once(broker, devices, workers, apps8, tmp_path):
+    out = tmp_path / "lab"
+    queued = submit(broker, apps8, out, tmp_path)
+    assert queued.returncode == 0, queued.stderr
+    assert "8 app(s) queued" in queued.stderr
+    for device in devices:
+        workers(device.serial, out)
+    wait_until(lambda: all_done(out), what="8 jobs done")
+    jobs = status(out)["jobs"]
+    assert sorted(j["package"] for j in jobs) == sorted(a.manifest.package for a in apps8)
+    assert all(j["attempts"] == 1 for j in jobs)
+    assert {j["device"] for j in jobs} == {d.serial for d in devices}  # both workers did work
+    started, ended = crawls_by_package(out)
+    assert set(started.values()) == {1} and started == ended and len(started) == 8
+    for job in jobs:
+        assert Path(job["run"]).parent == out.resolve()
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_crawls_nothing_twice(broker, devices, workers, apps8, tmp_path):
+    doomed, survivor = devices
+    out = tmp_path / "lab"
+    assert submit(broker, apps8, out, tmp_path).returncode == 0
+    killed = workers(doomed.serial, out)
+
+    def crawling_on_doomed() -> bool:
+        return any(j["state"] == "running" and j["device"] == doomed.serial and j["run"]
+                   and (Path(j["run"]) / "trace.sqlite").is_file() for j in jobs_in(out))
+
+    wait_until(crawling_on_doomed, what="a crawl by the doomed worker")
+    victim = next(j for j in jobs_in(out) if j["state"] == "running" and j["device"] == doomed.serial)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    workers(survivor.serial, out)
+    wait_until(lambda: all_done(out), what="8 jobs done after the kill")
+
+    jobs = {j["package"]: j for j in jobs_in(out)}
+    moved = jobs[victim["package"]]
+    assert moved["device"] == survivor.serial and moved["state"] == "done"
+    with sqlite3.connect(out / "lab.sqlite") as conn:
+        attempts = conn.execute("SELECT device, outcome, run FROM attempts WHERE job_id = ? ORDER BY n",
+                                (moved["id"],)).fetchall()
+    assert [(d, o) for d, o, _ in attempts] == [(doomed.serial, "interrupted"), (survivor.serial, moved["end_reason"])]
+    assert attempts[0][2] == victim["run"] and Path(victim["run"]).is_dir()  # the killed attempt's partial run, kept
+    started, ended = crawls_by_package(out)
+    assert started[victim["package"]] == 2  # the killed attempt and the one that finished
+    assert all(ended[p] == 1 for p in jobs)  # one complete crawl per app: nothing twice, nothing lost
+    assert all(started[p] == 1 for p in jobs if p != victim["package"])
+
+
+def test_an_unreachable_broker_is_one_line_and_queues_nothing(apps8, tmp_path):
+    out = tmp_path / "lab"
+    result = submit(f"redis://127.0.0.1:{free_port()}/0", apps8, out, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not reachable" in lines[0] and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_worker_on_a_missing_device_or_lab_is_one_line(broker, devices, tmp_path, apps8):
+    out = tmp_path / "lab"
+    result = lab("worker", "--device", devices[0].serial, "--broker", broker, "--out", str(out))
+    assert result.returncode == 2 and "not a lab folder" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert submit(broker, apps8[:1], out, tmp_path).returncode == 0
+    result = lab("worker", "--device", "no-such-serial", "--broker", broker, "--out", str(out))
+    assert result.returncode == 2 and "no such device" in result.stderr and len(result.stderr.splitlines()) == 1
