@@ -191,3 +191,28 @@ def test_clean_shop_pop_up_closes_with_one_tap_and_camera_is_asked_only_from_the
     tap_text(runtime, "打开相机扫码")
     host.answer(grant=False)
     assert "您可以手动输入商品条码" in texts(runtime.windows()) and not host.called("finish")
+
+
+def test_pixel_only_apps_cover_a_webview_consent_a_flutter_rationale_an_image_ad_with_x_and_a_textless_skip(zoo):
+    """Issue 5: dialogs the hierarchy cannot see, each in an app with its expected findings (met in the demo)."""
+    covered: dict[str, list[str]] = {}
+    for app in zoo:
+        for dialog in app.model.dialogs.values():
+            if dialog.pixel_only and dialog.kind in ("consent", "rationale"):
+                covered.setdefault(dialog.kind, []).append(app.manifest.package)
+            if dialog.pixel_only and dialog.kind == "ad" and dialog.close and dialog.close.style == "x":
+                covered.setdefault("image_ad_x", []).append(app.manifest.package)
+            if dialog.kind == "splash_ad" and dialog.skip and dialog.skip.textless:
+                covered.setdefault("textless_skip", []).append(app.manifest.package)
+    assert set(covered) == {"consent", "rationale", "image_ad_x", "textless_skip"}
+    assert all(app.expected for app in zoo if app.manifest.package in {p for ps in covered.values() for p in ps})
+
+
+def test_textless_skip_is_drawn_but_has_no_text_in_the_hierarchy():
+    host, runtime = start(app_named("video_textless_skip.yaml"))
+    skip = next(n for w in runtime.windows() for n in w.root.walk() if n.resource_id.endswith(":id/a3f"))
+    assert skip.text == "" and [c.text for c in skip.children] == ["跳过 5"] and skip.children[0].pixel_only
+    assert not skip.clickable  # inert for 5 s
+    host.advance(5)
+    skip = next(n for w in runtime.windows() for n in w.root.walk() if n.resource_id.endswith(":id/a3f"))
+    assert skip.clickable and skip.children[0].text == "跳过 3"
