@@ -293,6 +293,12 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
 
     planned: list[PlannedStep] = []
     here, elapsed = str(start.data.get("state", "")), 0.0
+    anchor_t = start.t  # recorded time of the last essential step (or the cold start)
+
+    def offset(t: float) -> float:
+        # the path's own recorded durations, or the time the recording took to get there, whichever is longer:
+        # pop-ups and re-asks on timers come when they come, however directly the replay walks
+        return max(elapsed, t - anchor_t)
 
     def add_path(target: str, limit: int, what: str) -> None:
         nonlocal elapsed
@@ -303,7 +309,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
             step = by_seq[seq]
             data = {} if step.kind == "observation" else dict(step.data)
             auto = step.kind == "observation" or data.get("type") in AUTO_TYPES or data.get("by") == "session"
-            planned.append(PlannedStep(seq=seq, action=data, expect=u, then=v, auto=auto, offset=elapsed,
+            planned.append(PlannedStep(seq=seq, action=data, expect=u, then=v, auto=auto, offset=offset(step.t),
                                        settled=() if auto else _settled(graph, u)))
             elapsed += _duration(trace, by_seq, seq, quit_window)
 
@@ -312,8 +318,8 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
         before, after = edge_of.get(seq, (str(action.data.get("state", "")), ""))
         add_path(before, seq - 1, f"step {seq}")
         planned.append(PlannedStep(seq=seq, action=dict(action.data), expect=before, then=after, auto=False,
-                                   essential=True, offset=elapsed, settled=_settled(graph, before)))
-        elapsed = _duration(trace, by_seq, seq, quit_window)
+                                   essential=True, offset=offset(action.t), settled=_settled(graph, before)))
+        elapsed, anchor_t = _duration(trace, by_seq, seq, quit_window), action.t
         here = after
         if not here and (effect is not None or seq != waypoints[-1]):
             raise CannotPlan(f"finding {finding.id}: the run ended right after step {seq}; nothing follows it")
@@ -321,7 +327,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
     if effect is not None:
         effect_state = str(effect.data.get("state", ""))
         add_path(effect_state, effect.seq, f"the finding's state (step {effect.seq})")
-        effect_offset = elapsed
+        effect_offset = offset(effect.t)
 
     final = effect if effect is not None else by_seq[waypoints[-1]]
     recorded = max(0.0, final.t - start.t) + quit_window
