@@ -85,7 +85,7 @@ def make_app(broker: str, settings: FarmSettings):
         broker_transport_options={"visibility_timeout": visibility, "unacked_restore_interval": 1,
                                   "unacked_restore_throttle": max(1, min(10, int(visibility // 60))),
                                   "socket_connect_timeout": CONNECT_TIMEOUT},
-        worker_hijack_root_logger=False, worker_send_task_events=False, worker_enable_remote_control=False,
+        worker_hijack_root_logger=False, worker_redirect_stdouts=False, worker_send_task_events=False, worker_enable_remote_control=False,
     )
     app.task(name=TASK_NAME, bind=True, max_retries=None, acks_late=True)(crawl_job)
     return app

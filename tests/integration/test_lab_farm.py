@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import RunStore, list_runs
+from crawler.store import NotARun, RunStore, list_runs
 from emulator.sim.device import SimDevice
 from emulator.zoo import load_app
 
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 REDIS = shutil.which("redis-server")
 GOOD_ENDS = ("done", "budget", "steps")
 # small enough that a killed worker's job comes back within seconds; the lease keeps live jobs from running twice
-VISIBILITY = "6s"
+VISIBILITY = "2s"
 LEASE = "3s"
 DATABASES = itertools.count(1)
 
@@ -160,6 +160,17 @@ def crawls_by_package(lab_dir: Path) -> tuple[Counter, Counter]:
     return started, ended
 
 
+def crawl_started(run: str) -> bool:
+    """The run exists and has recorded its run_start (the crawl is under way)."""
+    if not (Path(run) / "trace.sqlite").is_file():
+        return False
+    try:
+        with RunStore.open(Path(run)) as store:
+            return bool(list(store.steps(["run_start"])))
+    except (NotARun, sqlite3.Error):  # created but not yet readable: not started
+        return False
+
+
 def all_done(out: Path) -> bool:
     return status(out)["counts"]["done"] == 8
 
@@ -195,8 +206,8 @@ def test_a_worker_killed_mid_job_loses_nothing_and_crawls_nothing_twice(broker, 
     killed = workers(doomed.serial, out)
 
     def crawling_on_doomed() -> bool:
-        return any(j["state"] == "running" and j["device"] == doomed.serial and j["run"]
-                   and (Path(j["run"]) / "trace.sqlite").is_file() for j in jobs_in(out))
+        return any(j["state"] == "running" and j["device"] == doomed.serial and j["run"] and crawl_started(j["run"])
+                   for j in jobs_in(out))
 
     wait_until(crawling_on_doomed, what="a crawl by the doomed worker")
     victim = next(j for j in jobs_in(out) if j["state"] == "running" and j["device"] == doomed.serial)
