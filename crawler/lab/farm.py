@@ -47,11 +47,11 @@ class FarmError(LabError):
     absent, or a lab folder that does not match."""
 
 
-def _celery():
+def _celery(command: str = "submit"):
     try:
         import celery
     except ImportError:
-        raise FarmError("naysayer lab submit needs the farm extra: pip install 'naysayer[farm]'") from None
+        raise FarmError(f"naysayer lab {command} needs the farm extra: pip install 'naysayer[farm]'") from None
     return celery
 
 
@@ -213,6 +213,7 @@ def run_worker(serial: str, broker: str, out: Path, *, adb_port: int | None = No
     """Serve the lab in `out` with device `serial` until stopped (Ctrl-C / SIGTERM: the crawl in progress ends as
     interrupted and its job goes back to the queue). Returns the exit code."""
     global WORKER
+    _celery("worker")
     from celery.worker import state as worker_state
 
     from crawler.lab.pool import device_state
