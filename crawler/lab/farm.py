@@ -257,7 +257,9 @@ def _stop_worker(ctx: WorkerContext, why: str) -> None:
 def _stopping() -> bool:
     from celery.worker import state as worker_state
 
-    return worker_state.should_stop not in (None, False) or worker_state.should_terminate not in (None, False)
+    # Celery's flags hold an exit code once set, and SIGTERM's is 0: compare by identity, as Celery does
+    return any(flag is not None and flag is not False
+               for flag in (worker_state.should_stop, worker_state.should_terminate))
 
 
 def crawl_job(task, lab_dir: str, job_id: int, lab_id: str = "") -> str:

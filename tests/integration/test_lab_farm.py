@@ -246,3 +246,53 @@ def test_a_worker_on_a_missing_device_or_lab_is_one_line(broker, devices, tmp_pa
     assert submit(broker, apps8[:1], out, tmp_path).returncode == 0
     result = lab("worker", "--device", "no-such-serial", "--broker", broker, "--out", str(out))
     assert result.returncode == 2 and "no such device" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def wait_for_crawl_on(out: Path, serial: str) -> dict:
+    wait_until(lambda: any(j["state"] == "running" and j["device"] == serial and j["run"] and crawl_started(j["run"])
+                           for j in jobs_in(out)), what=f"a crawl on {serial}")
+    return next(j for j in jobs_in(out) if j["state"] == "running" and j["device"] == serial)
+
+
+def attempts_of(out: Path, job_id: int) -> list[tuple]:
+    with sqlite3.connect(out / "lab.sqlite") as conn:
+        return conn.execute("SELECT device, outcome FROM attempts WHERE job_id = ? ORDER BY n", (job_id,)).fetchall()
+
+
+def test_a_stopped_worker_ends_its_crawl_as_interrupted_and_gives_the_job_back(broker, devices, workers, apps8,
+                                                                                 tmp_path):
+    first, second = devices
+    out = tmp_path / "lab"
+    listing_apps = apps8[:2]
+    listing = tmp_path / "apps.txt"
+    listing.write_text("".join(f"{a.manifest.package}\n" for a in listing_apps))
+    assert lab("submit", str(listing), "--broker", broker, "--out", str(out), "--budget", "600s", "--steps", "100000",
+               "--idle", "0", "--no-ocr", "--visibility-timeout", VISIBILITY, "--lease", LEASE).returncode == 0
+    stopped = workers(first.serial, out)
+    job = wait_for_crawl_on(out, first.serial)
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=60) is not None
+    assert jobs_in(out)[job["id"] - 1]["state"] == "queued"
+    assert attempts_of(out, job["id"]) == [(first.serial, "interrupted")]
+    workers(second.serial, out)
+    wait_until(lambda: status(out)["counts"]["done"] == 2, what="both jobs done on the other worker")
+    assert attempts_of(out, job["id"])[-1][0] == second.serial
+
+
+def test_a_worker_whose_device_dies_gives_its_job_back_and_stops_in_one_line(broker, devices, workers, apps8,
+                                                                               tmp_path):
+    doomed, survivor = devices
+    out = tmp_path / "lab"
+    listing = tmp_path / "apps.txt"
+    listing.write_text("".join(f"{a.manifest.package}\n" for a in apps8[:2]))
+    assert lab("submit", str(listing), "--broker", broker, "--out", str(out), "--budget", "600s", "--steps", "100000",
+               "--idle", "0", "--no-ocr", "--visibility-timeout", VISIBILITY, "--lease", LEASE).returncode == 0
+    orphaned = workers(doomed.serial, out)
+    job = wait_for_crawl_on(out, doomed.serial)
+    doomed.stop()
+    assert orphaned.wait(timeout=60) == 2
+    log = (tmp_path / "worker-0.log").read_text()
+    assert f"--device {doomed.serial}:" in log and "this worker stopped" in log and "Traceback" not in log
+    workers(survivor.serial, out)
+    wait_until(lambda: status(out)["counts"]["done"] == 2, what="both jobs done on the survivor")
+    assert attempts_of(out, job["id"])[0] == (doomed.serial, "device_lost")
