@@ -342,3 +342,18 @@ def test_same_inputs_same_outputs(tmp_path):
                                   "dumpsys window windows").text.replace(str(tmp_path / run), ""))
     assert outputs[0] == outputs[1]
     assert "am_proc_start" in outputs[0]
+
+
+def test_an_app_that_ends_returns_to_home_not_to_the_app_used_before():
+    """Android returns a task started from the launcher to home when it ends: the app used before must not come back
+    to the front (the crawler would take its screens for the app under test's)."""
+    from emulator.sim.system.activities import ActivityStack
+
+    stack = ActivityStack("com.android.launcher3", "com.android.launcher3.Launcher")
+    stack.open("com.example.before", ".Main")
+    stack.open("com.example.tested", ".Main")  # launched while the other app was in front, as a crawl does
+    stack.remove("com.example.tested")
+    assert stack.top() is stack.home
+    stack.open("com.example.tested", ".Main")
+    stack.remove("com.example.before")  # a task behind the front one ends: the front one stays
+    assert stack.top().package == "com.example.tested"

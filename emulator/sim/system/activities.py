@@ -67,11 +67,16 @@ class ActivityStack:
             self.go_home()
 
     def remove(self, package: str) -> Task | None:
+        """The package's task ends (its last activity finished, or the process died). A task started from the
+        launcher returns to home when it ends, as Android does: the task below it (another app) stays behind."""
         task = self.find(package)
         if task is not None and task is not self.home:
+            was_top = task is self.top()
             self.tasks.remove(task)
             if self.home not in self.tasks:
                 self.tasks.append(self.home)
+            elif was_top:
+                self.go_home()
             return task
         return None
 
