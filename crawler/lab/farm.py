@@ -141,6 +141,8 @@ def resend(broker: str, out: Path) -> Submitted:
     once: the second task finds it running or done and is dropped."""
     out = Path(out).resolve()
     with FarmIndex.open(out) as index:
+        if not index.farm.lab_id:  # a lab made by `lab run`: it gets farm settings now
+            index.set_farm_settings(FarmSettings.for_lab(index.options))
         app = make_app(broker, index.farm)
         check_reachable(app, broker)
         return Submitted(out, sent=_send(app, broker, index, index.jobs("queued")))
@@ -278,7 +280,8 @@ def crawl_job(task, lab_dir: str, job_id: int, lab_id: str = "") -> str:
                   lab_dir, job_id, index.root, lab_dir)
         ctx.say(f"naysayer lab worker: a job of lab {lab_dir} came to this worker of {index.root}: given back "
                 "(start workers with the --out that submit used)")
-        raise task.retry(countdown=MISMATCH_RETRY)
+        # well under the visibility timeout: a message held longer would be redelivered, and copies multiply
+        raise task.retry(countdown=min(MISMATCH_RETRY, settings.visibility_timeout / 2))
     if _stopping():
         raise task.retry(countdown=0)
     if device_state(ctx.serial, ctx.adb_port) != "device":

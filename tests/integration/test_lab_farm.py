@@ -189,6 +189,7 @@ def test_two_workers_drain_a_queue_of_eight_jobs_each_crawled_once(broker, devic
     for device in devices:
         workers(device.serial, out)
     wait_until(lambda: all_done(out), what="8 jobs done")
+    assert status(out)["active"] is True  # the workers still serve the lab
     jobs = status(out)["jobs"]
     assert sorted(j["package"] for j in jobs) == sorted(a.manifest.package for a in apps8)
     assert all(j["attempts"] == 1 for j in jobs)
