@@ -52,7 +52,7 @@ def crawl_app(*, serial: str, package: str, apk: Path | None = None, strategy: s
     check_package(package)
     strat = make_strategy(strategy, seed, replay_actions)
     device = device or AndroidDevice(serial, adb_client(adb_port))
-    apk_sha = preflight(device, package, apk)
+    apk_facts = preflight(device, package, apk)
     settings = CrawlSettings(budget=budget, steps=steps, idle=idle, keep_data=keep_data, seed=seed)
     engine = None
     if ocr:
@@ -63,7 +63,7 @@ def crawl_app(*, serial: str, package: str, apk: Path | None = None, strategy: s
     store = RunStore.create(out, package=package)
     display, update = _progress_printer(package, progress)
     try:
-        session = Session(device, package, strat, store, settings, ocr=engine, apk_sha256=apk_sha, on_progress=update)
+        session = Session(device, package, strat, store, settings, ocr=engine, apk=apk_facts, on_progress=update)
         if display is not None:
             with display:
                 reason, detail = session.run()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.android.logcat import LogcatReader
+from crawler.apk import ApkFacts, read_apk_facts
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.perceive import perceive
 from crawler.perceive.scene import Scene
@@ -74,12 +75,12 @@ class CrawlEnded(Exception):
 
 class Session:
     def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
-                 settings: CrawlSettings | None = None, ocr=None, apk_sha256: str = "",
+                 settings: CrawlSettings | None = None, ocr=None, apk: ApkFacts | None = None,
                  on_progress: Callable[[dict], None] | None = None):
         self.device, self.package, self.strategy, self.store = device, package, strategy, store
         self.settings = settings or CrawlSettings()
         self.ocr = ocr
-        self.apk_sha256 = apk_sha256
+        self.apk = apk
         self.on_progress = on_progress or (lambda info: None)
         self.history = History()
         self.logcat: LogcatReader | None = None
@@ -320,7 +321,7 @@ class Session:
         self._record("run_start", self.t0, {
             "device": info.to_json(),
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
-                    "apk_sha256": self.apk_sha256},
+                    **(self.apk or ApkFacts("")).to_json()},
             "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
             "settings": self.settings.to_json(),
         })
@@ -426,21 +427,13 @@ class Session:
         return reason, detail
 
 
-def preflight(device: AndroidDevice, package: str, apk=None) -> str:
+def preflight(device: AndroidDevice, package: str, apk=None) -> ApkFacts | None:
     """Install the APK if one is given and check the package is there, before a run is created.
-    Returns the APK's sha256 ('' without an APK)."""
-    apk_sha = ""
+    Returns what the run records of the APK (None without an APK)."""
+    facts = None
     if apk is not None:
+        facts = read_apk_facts(apk)
         device.install(apk)
-        apk_sha = sha256_file(apk)
     if not device.is_installed(package):
         raise DeviceError(f"{package}: not installed on {device.serial} (give --apk FILE to install it)")
-    return apk_sha
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return facts

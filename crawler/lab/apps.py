@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.lab.apk_manifest import BadApk, apk_package
+from crawler.apk import BadApk, apk_package
 from crawler.lab.errors import LabError
 from crawler.lab.job import JobSpec
 
@@ -60,8 +60,8 @@ def read_apps(source: Path) -> AppList:
 
 
 def _entry(where: str, text: str, base: Path) -> JobSpec:
+    from crawler.apk import sha256_file
     from crawler.device import PACKAGE_NAME
-    from crawler.session import sha256_file
 
     is_apk = text.lower().endswith(".apk") or "/" in text or "\\" in text
     if not is_apk:

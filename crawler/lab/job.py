@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.apk import ApkFacts, read_apk_facts
 from crawler.lab.options import LabOptions
 
 log = logging.getLogger(__name__)
@@ -71,19 +72,17 @@ class StopRequested(KeyboardInterrupt):
     """Raised from the progress callback when the lab is stopping: the session records `interrupted` and ends."""
 
 
-def prepare_device(device, spec: JobSpec) -> str:
-    """Bring the app to a clean state on `device`; returns the APK's sha256 ('' without an APK).
+def prepare_device(device, spec: JobSpec) -> ApkFacts | None:
+    """Bring the app to a clean state on `device`; returns what the run records of the APK (None without one).
     Raises DeviceError (the app's problem) or DeviceLost (the device's)."""
     from crawler.device import DeviceError
-    from crawler.session import sha256_file
-
-    apk_sha = ""
+    facts = None
     if spec.apk:
         apk = Path(spec.apk)
         if not apk.is_file():
             raise DeviceError(f"{apk}: no such APK file (it was there when the lab started)")
-        apk_sha = sha256_file(apk)
-        if spec.apk_sha256 and apk_sha != spec.apk_sha256:
+        facts = read_apk_facts(apk)
+        if spec.apk_sha256 and facts.sha256 != spec.apk_sha256:
             raise DeviceError(f"{apk}: the APK changed since the lab started (sha256 differs)")
         if device.is_installed(spec.package):
             device.uninstall(spec.package)
@@ -93,7 +92,7 @@ def prepare_device(device, spec: JobSpec) -> str:
     device.force_stop(spec.package)
     device.clear_data(spec.package)
     reset_runtime_permissions(device, spec.package)
-    return apk_sha
+    return facts
 
 
 def reset_runtime_permissions(device, package: str) -> None:
@@ -138,7 +137,7 @@ def run_job(spec: JobSpec, serial: str, out: Path, options: LabOptions, *, run_i
         result.error, result.device_lost = str(exc), True
         return result
     try:
-        apk_sha = prepare_device(device, spec)
+        apk_facts = prepare_device(device, spec)
         if stop():
             result.end, result.detail = "interrupted", "the lab is stopping"
             return result
@@ -152,7 +151,7 @@ def run_job(spec: JobSpec, serial: str, out: Path, options: LabOptions, *, run_i
         store = RunStore.create(out, run_id, package=spec.package)
         result.run = store.path
         try:
-            session = Session(device, spec.package, strategy, store, settings, ocr=engine, apk_sha256=apk_sha,
+            session = Session(device, spec.package, strategy, store, settings, ocr=engine, apk=apk_facts,
                               on_progress=progress)
             result.end, result.detail = session.run()
             findings = derive_findings(store, options.thresholds())

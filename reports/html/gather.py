@@ -5,18 +5,17 @@ steps, findings and the state graph into plain data. No HTML here.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.apk import Signer, apk_signers, sha256_file
 from crawler.detectors.taxonomy import load_taxonomy
 from crawler.graph import build_graph, safe_text
 from crawler.store import NewerSchema, NotARun, RunStore
 from crawler.trace import Step, Trace
 from reports.graph_svg import GraphPicture, Highlight, Thumb
-from reports.html.apk_signer import apk_signers
 from reports.html.images import THUMB_WIDTH, ImageCache
 from reports.html.strings import Strings
 from reports.html.view import (
@@ -78,25 +77,32 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
                    version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
                    apk_sha256=_text(app.get("apk_sha256"), 64))
     if apk is None:
-        view.signer_note = "apk_not_given" if view.apk_sha256 else "apk_not_recorded"
+        view.signers = _recorded_signers(app.get("signers"))
+        if not view.signers:
+            view.signer_note = "apk_not_given" if view.apk_sha256 else "apk_not_recorded"
         return view
     if not apk.is_file():
         raise ReportError(f"{apk}: no such APK file")
-    digest = hashlib.sha256()
-    with apk.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    actual = sha256_file(apk)
     if not view.apk_sha256:
         raise ReportError(f"{apk}: the run recorded no APK (it was crawled without --apk), so this file cannot be "
                           "tied to it")
-    if digest.hexdigest() != view.apk_sha256:
-        raise ReportError(f"{apk}: sha256 {digest.hexdigest()[:12]} is not the run's APK ({view.apk_sha256[:12]})")
+    if actual != view.apk_sha256:
+        raise ReportError(f"{apk}: sha256 {actual[:12]} is not the run's APK ({view.apk_sha256[:12]})")
     try:
         view.signers = apk_signers(apk)
     except ValueError as exc:
         raise ReportError(str(exc)) from None
     view.signer_note = "" if view.signers else "apk_unsigned"
     return view
+
+
+def _recorded_signers(value: Any) -> list[Signer]:
+    """The signing certificates the crawl read from the APK it installed (hostile text: bounded like the rest)."""
+    if not isinstance(value, list):
+        return []
+    fields = Signer.__dataclass_fields__
+    return [Signer(**{name: _text(item.get(name), 300) for name in fields}) for item in value[:8] if isinstance(item, dict)]
 
 
 def _device(start: dict[str, Any]) -> DeviceView:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.apk.signers import Signer
+
 
 @dataclass(frozen=True)
 class Shot:
@@ -82,16 +84,6 @@ class FindingView:
     timeline: list[TimelineEntry]
     steps_omitted: int = 0
     graph_svg: str = ""
-
-
-@dataclass(frozen=True)
-class Signer:
-    scheme: str  # "v1 (JAR)", "v2", "v3"
-    subject: str
-    issuer: str
-    sha256: str
-    not_before: str
-    not_after: str
 
 
 @dataclass

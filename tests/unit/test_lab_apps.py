@@ -1,4 +1,4 @@
-"""APPS lists (crawler.lab.apps) and reading an APK's package name on the host (crawler.lab.apk_manifest)."""
+"""APPS lists (crawler.lab.apps) and reading an APK's package name on the host (crawler.apk)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.apk import BadApk, apk_package
+from crawler.apk.manifest import axml_package
 from crawler.lab import LabError
-from crawler.lab.apk_manifest import BadApk, apk_package, axml_package
 from crawler.lab.apps import read_apps
 from emulator.zoo import build_sim_apk
 

@@ -4,13 +4,9 @@ app text stays text, and one clear line for bad input. The page in a real browse
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import io
-import struct
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import lxml.etree
@@ -18,15 +14,11 @@ import lxml.html
 import networkx as nx
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-from cryptography.x509.oid import NameOID
 
+from crawler.apk import read_apk_facts
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html import ReportError, UnknownLanguage, render_index, render_run_report, write_index
-from reports.html.apk_signer import apk_signers
+from tests.unit.apk_files import v1_apk
 from tests.unit.report_runs import DENY_BOUNDS, HOSTILE_DIALOG, HOSTILE_LABEL, PACKAGE, make_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -228,61 +220,6 @@ def test_large_graphs_keep_the_findings_states():
 
 
 # -- the signing certificate ------------------------------------------------------------------------------------
-def _cert():
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "<b>Example Dev</b>")])
-    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(7).not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def v1_apk(path: Path) -> Path:
-    key, cert = _cert()
-    signature = (pkcs7.PKCS7SignatureBuilder().set_data(b"Signature-Version: 1.0\r\n")
-                 .add_signer(cert, key, hashes.SHA256()).sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature]))
-    with zipfile.ZipFile(path, "w") as apk:
-        apk.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00")
-        apk.writestr("META-INF/CERT.EC", signature)
-    return path
-
-
-def v2_apk(path: Path) -> tuple[Path, bytes]:
-    """A zip with an APK Signing Block (scheme v2) holding one signer's certificate."""
-    _, cert = _cert()
-    der = cert.public_bytes(Encoding.DER)
-
-    def prefixed(data: bytes) -> bytes:
-        return struct.pack("<I", len(data)) + data
-
-    signed_data = prefixed(b"") + prefixed(prefixed(der)) + prefixed(b"")
-    signer = prefixed(signed_data) + prefixed(b"") + prefixed(b"")
-    value = prefixed(prefixed(signer))
-    pairs = struct.pack("<QI", len(value) + 4, 0x7109871A) + value
-    size = len(pairs) + 8 + 16
-    block = struct.pack("<Q", size) + pairs + struct.pack("<Q", size) + b"APK Sig Block 42"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as apk:
-        apk.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00")
-    data = buffer.getvalue()
-    eocd = data.rfind(b"PK\x05\x06")
-    cd = struct.unpack_from("<I", data, eocd + 16)[0]
-    tail = bytearray(data[cd:])
-    struct.pack_into("<I", tail, eocd - cd + 16, cd + len(block))
-    path.write_bytes(data[:cd] + block + bytes(tail))
-    return path, der
-
-
-def test_signing_certificate_from_v1_and_v2_apks(tmp_path):
-    (signer,) = apk_signers(v1_apk(tmp_path / "v1.apk"))
-    assert signer.scheme.startswith("v1") and "Example Dev" in signer.subject and signer.not_before == "2024-01-01"
-    apk, der = v2_apk(tmp_path / "v2.apk")
-    (signer,) = apk_signers(apk)
-    assert signer.scheme == "v2" and signer.sha256 == hashlib.sha256(der).hexdigest()
-    assert apk_signers(tmp_path / "v1.apk") and zipfile.is_zipfile(apk)
-
-
 def test_report_shows_the_signer_of_the_runs_apk_and_refuses_another(tmp_path):
     apk = v1_apk(tmp_path / "app.apk")
     sha = hashlib.sha256(apk.read_bytes()).hexdigest()
@@ -295,6 +232,15 @@ def test_report_shows_the_signer_of_the_runs_apk_and_refuses_another(tmp_path):
     other = v1_apk(tmp_path / "other.apk")
     with pytest.raises(ReportError, match="is not the run's APK"):
         render_run_report(run, apk=other)
+
+
+def test_report_shows_the_signers_the_crawl_recorded_without_the_apk(tmp_path):
+    facts = read_apk_facts(v1_apk(tmp_path / "app.apk"))
+    run = make_run(tmp_path / "runs", label="Signed", apk_sha256=facts.sha256, run_id="recorded",
+                   signers=[s.to_json() for s in facts.signers])
+    doc = page(render_run_report(run, lang="en"))
+    assert "Example Dev" in doc.find_class("signer")[0].text_content()
+    no_injection(doc)
 
 
 def test_both_languages_have_every_ui_string():

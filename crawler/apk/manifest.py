@@ -14,6 +14,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from crawler.apk.errors import BadApk
+
 SIM_MANIFEST = "AndroidManifest.txt"
 SIM_APP = "naysayer-app.yaml"
 REAL_MANIFEST = "AndroidManifest.xml"
@@ -26,8 +28,6 @@ UTF8_FLAG = 1 << 8
 TYPE_STRING = 0x03
 
 
-class BadApk(ValueError):
-    """The file is not an APK we can read a package name from."""
 
 
 def apk_package(path: Path) -> str:
@@ -41,7 +41,7 @@ def apk_package(path: Path) -> str:
             if SIM_MANIFEST in names:
                 return _sim_package(_read(archive, SIM_MANIFEST, path).decode("utf-8", "replace"), path)
             if SIM_APP in names:
-                return _sim_app_package(_read(archive, SIM_APP, path), path)
+                return _sim_manifest(archive, path).package
             if REAL_MANIFEST in names:
                 return axml_package(_read(archive, REAL_MANIFEST, path), path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -62,13 +62,28 @@ def _sim_package(text: str, path: Path) -> str:
     return match.group(1)
 
 
-def _sim_app_package(data: bytes, path: Path) -> str:
+def _sim_manifest(archive: zipfile.ZipFile, path: Path):
+    """The app model a simulator APK carries (the zoo's loader reads the whole APK, as the simulated device does)."""
     from emulator.zoo import ZooError, load_app_bytes
 
+    _read(archive, SIM_APP, path)  # bounded: a zip bomb is refused before the loader sees it
     try:
-        return load_app_bytes(data, path.name).manifest.package
+        return load_app_bytes(path.read_bytes(), path.name).manifest
     except (ZooError, ValueError) as exc:
         raise BadApk(f"{path}: unreadable app model ({' '.join(str(exc).split())[:150]})") from None
+
+
+def apk_label(path: Path) -> str:
+    """The app's name as the launcher shows it, where the host can read it: simulator APKs carry it; a real APK's
+    label is a resource reference that needs the resource table, so it is '' there."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if SIM_APP in archive.namelist():
+                return _sim_manifest(archive, path).label
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise BadApk(f"{path}: not an APK (corrupt zip: {exc})") from None
+    return ""
 
 
 def axml_package(data: bytes, path: Path | str = "AndroidManifest.xml") -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import struct
 import zipfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
+from crawler.apk.errors import BadApk
 from crawler.graph import safe_text
-from reports.html.view import Signer
 
 EOCD_MAGIC = b"PK\x05\x06"
 EOCD_SEARCH = 65_557  # the EOCD record (22 bytes) plus the longest zip comment
@@ -26,8 +27,19 @@ SCHEMES = ((0xF05368C0, "v3"), (0x7109871A, "v2"))  # v3 first: it is what Andro
 V1_SUFFIXES = (".RSA", ".DSA", ".EC")
 
 
-class BadApk(ValueError):
-    """The file given as the run's APK is not a readable APK."""
+@dataclass(frozen=True)
+class Signer:
+    """One signing certificate of an APK."""
+
+    scheme: str  # "v1 (JAR)", "v2", "v3"
+    subject: str
+    issuer: str
+    sha256: str
+    not_before: str
+    not_after: str
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
 
 
 def apk_signers(apk: Path) -> list[Signer]:

@@ -1,0 +1,47 @@
+"""What the host reads from an APK (crawler.apk): signing certificates (v1, v2), the label, the facts a run records."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from crawler.apk import BadApk, apk_label, apk_signers, read_apk_facts
+from emulator.zoo import build_sim_apk
+from tests.unit.apk_files import v1_apk, v2_apk
+
+REPO = Path(__file__).resolve().parents[2]
+WEATHER = REPO / "emulator" / "zoo" / "apps" / "weather_quit.yaml"
+
+
+def test_signing_certificate_from_v1_and_v2_apks(tmp_path):
+    (signer,) = apk_signers(v1_apk(tmp_path / "v1.apk"))
+    assert signer.scheme.startswith("v1") and "Example Dev" in signer.subject and signer.not_before == "2024-01-01"
+    apk, der = v2_apk(tmp_path / "v2.apk")
+    (signer,) = apk_signers(apk)
+    assert signer.scheme == "v2" and signer.sha256 == hashlib.sha256(der).hexdigest()
+    assert apk_signers(tmp_path / "v1.apk") and zipfile.is_zipfile(apk)
+
+
+def test_facts_of_a_signed_simulator_apk_name_its_label_and_signer(tmp_path):
+    plain = build_sim_apk(WEATHER, tmp_path / "plain.apk")
+    with zipfile.ZipFile(plain) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    facts = read_apk_facts(v1_apk(tmp_path / "signed.apk", members))
+    assert facts.label == apk_label(plain) and facts.label  # the zoo app's launcher name
+    assert [s.scheme for s in facts.signers] == ["v1 (JAR)"] and not facts.problem
+    assert facts.sha256 == hashlib.sha256((tmp_path / "signed.apk").read_bytes()).hexdigest()
+    recorded = facts.to_json()
+    assert recorded["apk_sha256"] == facts.sha256 and recorded["signers"][0]["subject"] == facts.signers[0].subject
+
+
+def test_an_unsigned_apk_has_no_signers_and_a_broken_one_says_why(tmp_path):
+    assert read_apk_facts(build_sim_apk(WEATHER, tmp_path / "plain.apk")).signers == ()
+    broken = tmp_path / "broken.apk"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    facts = read_apk_facts(broken)
+    assert facts.label == "" and facts.signers == () and "broken.apk" in facts.problem
+    with pytest.raises(BadApk, match="broken.apk"):
+        apk_label(broken)
