@@ -53,7 +53,18 @@ def resolve_devices(text: str, adb_port: int | None) -> list[str]:
     return serials
 
 
-def _options(args):
+def add_crawl_options(p) -> None:
+    """How each app is crawled: stored with the lab, so a resume and every worker crawl the same way."""
+    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
+    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
+    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
+    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
+    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
+    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
+
+
+def options_from_args(args):
     from crawler.lab import LabOptions
 
     settings = LabOptions(strategy=args.strategy, budget=args.budget, steps=args.steps, idle=args.idle,
@@ -85,7 +96,7 @@ def cmd_lab_run(args) -> int:
             for line in index.recover(lambda run: result_from_run(run, options=options)):
                 _say(line)
         else:
-            index = LabIndex.create(root, _options(args))
+            index = LabIndex.create(root, options_from_args(args))
         with index:
             added = set(index.add_jobs(apps.jobs))
             for line in apps.warnings:
@@ -130,7 +141,7 @@ def cmd_lab_status(args) -> int:
 
     root = Path(args.dir)
     with LabIndex.open(root) as index:
-        status, jobs = index.status(), index.jobs()
+        status, jobs, on_farm = index.status(), index.jobs(), index.on_farm
     status["active"] = lab_is_running(root)
     if args.json:
         print_json(status)
@@ -138,8 +149,9 @@ def cmd_lab_status(args) -> int:
     out.print(jobs_table(jobs))
     out.print(summary_table(status["counts"], status["findings"]))
     if status["counts"]["running"] and not status["active"]:
-        console.print(f"no lab process is running in {root}: `naysayer lab run ... --out {root} --resume` continues "
-                      "it", markup=False, highlight=False)
+        how = (f"`naysayer lab submit --resend --broker URL --out {root}` and one `lab worker` per device continue it"
+               if on_farm else f"`naysayer lab run ... --out {root} --resume` continues it")
+        console.print(f"no lab process or worker is running in {root}: {how}", markup=False, highlight=False)
     return 0
 
 
@@ -168,13 +180,7 @@ def add_commands(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the lab folder: lab.sqlite and one run per app")
     p.add_argument("--resume", action="store_true",
                    help="continue the lab in DIR after a crash or Ctrl-C (its crawl options are kept)")
-    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
-    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
-    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
+    add_crawl_options(p)
     p.add_argument("--quiet", action="store_true", help="no live display, no per-app lines")
     p.add_argument("--json", action="store_true", help="print the final status as JSON (as `lab status --json`)")
     p.set_defaults(fn=cmd_lab_run)

@@ -14,7 +14,7 @@ def _say(line: str) -> None:
 
 def cmd_lab_submit(args) -> int:
     from crawler.lab.farm import resend, shown_broker, submit
-    from crawler.lab_cli import _options
+    from crawler.lab_cli import options_from_args
 
     if args.resend:
         if args.apps:
@@ -24,7 +24,7 @@ def cmd_lab_submit(args) -> int:
         return 0
     if not args.apps:
         raise UsageError("lab submit needs APPS (or --resend to send a lab's queued jobs again)")
-    done = submit(Path(args.apps), args.broker, Path(args.out), _options(args),
+    done = submit(Path(args.apps), args.broker, Path(args.out), options_from_args(args),
                   visibility_timeout=args.visibility_timeout, lease=args.lease)
     for line in done.warnings + done.failed:
         _say(f"naysayer lab: {line}")
@@ -39,18 +39,9 @@ def cmd_lab_worker(args) -> int:
     return run_worker(args.device, args.broker, Path(args.out), adb_port=args.adb_port, say=console_say)
 
 
-def _add_crawl_options(p) -> None:
-    """The crawl options of `lab run` (stored with the lab: every worker crawls the same way)."""
-    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
-    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
-    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
-
-
 def add_farm_commands(lab_sub) -> None:
+    from crawler.lab_cli import add_crawl_options
+
     p = lab_sub.add_parser("submit", help="put a lab's jobs on a Celery queue (Redis) for `lab worker`s to crawl; "
                                           "needs the farm extra")
     p.add_argument("apps", metavar="APPS", nargs="?",
@@ -65,7 +56,7 @@ def add_farm_commands(lab_sub) -> None:
                         "(default: budget + idle + 10m)")
     p.add_argument("--lease", type=duration, default=None, metavar="DURATION",
                    help="a crawling worker silent this long is taken as dead (default 60s)")
-    _add_crawl_options(p)
+    add_crawl_options(p)
     p.set_defaults(fn=cmd_lab_submit)
 
     p = lab_sub.add_parser("worker", help="crawl a lab's queued jobs on one device (Celery worker, one job at a "

@@ -199,6 +199,11 @@ class LabIndex:
         row = self._read("SELECT value FROM meta WHERE key = 'options'")
         return LabOptions.from_json(json.loads(row[0][0])) if row else LabOptions()
 
+    @property
+    def on_farm(self) -> bool:
+        """Jobs go through a Celery queue (`lab submit`), not a `lab run` process."""
+        return bool(self._read("SELECT 1 FROM meta WHERE key = 'farm'"))
+
     def add_jobs(self, specs: list[JobSpec]) -> list[int]:
         """Queue new jobs; an entry with an error is recorded failed at once (the lab goes on without it). Packages
         already in the lab are skipped (a resumed lab given the same list). Returns the new job ids."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,23 +12,10 @@ import pytest
 
 from emulator.sim.device import SimDevice
 from emulator.zoo import load_zoo
+from tests.cli_runner import naysayer, one_line_error
 
 REPO = Path(__file__).resolve().parents[2]
 WEATHER = "com.example.qingtian.weather"
-
-
-def naysayer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout, check=False)
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("naysayer: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

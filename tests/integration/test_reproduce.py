@@ -5,8 +5,6 @@ line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,12 @@ import yaml
 from crawler.store import RunStore
 from emulator.sim.device import SimDevice
 from emulator.zoo import build_sim_apk, load_zoo
+from tests.cli_runner import naysayer, one_line_error
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = REPO / "emulator" / "zoo" / "apps"
 WEATHER = "com.example.qingtian.weather"  # quits 1 s after the location denial; asks again on every cold launch
 STEPUP = "com.example.stepup"  # asks for activity recognition again each time its Today tab is shown
-
-
-def naysayer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout, check=False)
 
 
 def serve_sim(adb_server, storage: Path, *files: str):
@@ -131,14 +124,6 @@ def test_a_finding_of_an_app_that_was_fixed_is_not_reproduced(adb_server, tmp_pa
         assert denied and denied[0].data["permission"] == "location"  # the trigger was replayed; the app stayed
     finally:
         registered.stop()
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("naysayer: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_bad_input_is_one_clear_line(phone, weather_run, tmp_path):

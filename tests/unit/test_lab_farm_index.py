@@ -100,3 +100,17 @@ def test_settings_are_stored_with_the_lab(index, tmp_path):
 def test_the_default_visibility_timeout_outlasts_a_job():
     options = LabOptions(budget=300, idle=900)
     assert default_visibility_timeout(options) > options.budget + options.idle
+
+
+def test_status_of_an_abandoned_farm_lab_says_how_to_continue_it_on_the_farm(index, tmp_path):
+    from crawler.lab.queue import LabIndex
+    from tests.cli_runner import naysayer
+
+    start_crawl(index, 1, "dev-a", "w1")  # its worker died: nothing holds the lab
+    farm = naysayer("lab", "status", str(index.root))
+    assert farm.returncode == 0 and "lab submit --resend" in farm.stderr and "--resume" not in farm.stderr
+    with LabIndex.create(tmp_path / "local", LabOptions()) as local:
+        local.add_jobs([JobSpec("com.a")])
+        local.claim("dev-a")
+    plain = naysayer("lab", "status", str(tmp_path / "local"))
+    assert "--resume" in plain.stderr and "--resend" not in plain.stderr

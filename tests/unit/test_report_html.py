@@ -5,8 +5,6 @@ app text stays text, and one clear line for bad input. The page in a real browse
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import lxml.etree
@@ -18,6 +16,7 @@ import yaml
 from crawler.apk import read_apk_facts
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html import ReportError, UnknownLanguage, render_index, render_run_report, write_index
+from tests.cli_runner import naysayer
 from tests.unit.apk_files import v1_apk
 from tests.unit.report_runs import DENY_BOUNDS, HOSTILE_DIALOG, HOSTILE_LABEL, PACKAGE, make_run
 
@@ -145,11 +144,6 @@ def test_bad_input_is_one_clear_error(tmp_path, hostile_run):
     apk.write_bytes(b"PK")
     with pytest.raises(ReportError, match="crawled without --apk"):
         render_run_report(hostile_run, apk=apk)
-
-
-def naysayer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, check=False)
 
 
 def test_cli_writes_the_report_and_a_missing_run_is_one_line(tmp_path, hostile_run):
