@@ -366,19 +366,6 @@ def same_finding(plan: ReproductionPlan, findings: list[Finding]) -> Finding | N
 
 
 # -- running ------------------------------------------------------------------------------------------------------
-class ReproducingSession(Session):
-    """A crawl session whose run_start says which run and finding it reproduces (the session itself is unchanged)."""
-
-    def __init__(self, *args, reproduces: dict[str, Any], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reproduces = reproduces
-
-    def _record(self, kind: str, t: float, data: dict) -> int:
-        if kind == "run_start":
-            data = {**data, "reproduces": self.reproduces}
-        return super()._record(kind, t, data)
-
-
 @dataclass
 class AttemptResult:
     attempt: int
@@ -457,8 +444,8 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
                 "attempt": attempt, "of": runs}
         store = RunStore.create(out, package=plan.package)
         try:
-            session = ReproducingSession(device, plan.package, strategy, store, settings, ocr=engine,
-                                         reproduces=link)
+            session = Session(device, plan.package, strategy, store, settings, ocr=engine,
+                              start_links={"reproduces": link})
             end, detail = session.run()
             found = same_finding(plan, derive_findings(store, thresholds))
             version = str(store.trace().start.get("app", {}).get("version_name", ""))

@@ -76,11 +76,12 @@ class CrawlEnded(Exception):
 class Session:
     def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
                  settings: CrawlSettings | None = None, ocr=None, apk: ApkFacts | None = None,
-                 on_progress: Callable[[dict], None] | None = None):
+                 on_progress: Callable[[dict], None] | None = None, start_links: dict[str, Any] | None = None):
         self.device, self.package, self.strategy, self.store = device, package, strategy, store
         self.settings = settings or CrawlSettings()
         self.ocr = ocr
         self.apk = apk
+        self.start_links = start_links or {}  # recorded in run_start, e.g. {"reproduces": {run, finding, ...}}
         self.on_progress = on_progress or (lambda info: None)
         self.history = History()
         self.logcat: LogcatReader | None = None
@@ -323,7 +324,7 @@ class Session:
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
                     **(self.apk or ApkFacts("")).to_json()},
             "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
-            "settings": self.settings.to_json(),
+            "settings": self.settings.to_json(), **self.start_links,
         })
         if d.pid(self.package) is not None:
             d.force_stop(self.package)

@@ -9,7 +9,7 @@ kind            data fields
 run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale, fingerprint}, app {package, version_name,
                 version_code, apk_sha256, label, signers [{scheme, subject, issuer, sha256, not_before, not_after}],
                 apk_problem} (label and signers: read from the APK it installed), tool {name, version}, strategy, seed,
-                settings {...}
+                settings {...}, reproduces {run, path, finding, kind, attempt, of} (a reproduction run only)
 observation     package (in front), activity, pid (the app's, int|None), state (state key), scene
                 (Scene.to_json()), xml (blob sha256), png (blob sha256 | None), app_in_front (the app, or a system
                 dialog shown for it), screen_blank (the screenshot was black: FLAG_SECURE)
