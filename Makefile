@@ -46,6 +46,8 @@ bench: $(STAMP) $(FONT_STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/evidence.py
+	$(BIN)/python bench/lab.py
 
 clean:
 	rm -rf $(VENV) runs
