@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from crawler.perceive import pixel_ads
 from crawler.perceive.context import Context, choices, common_ancestor, control, dialog_bounds
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.matching import RoleTable, match_form
@@ -172,4 +173,5 @@ def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, c
 
 
 def detect(ctx: Context) -> Scene | None:
-    return _prompt(ctx) or _ad(ctx)
+    # Pixel cues last: a hierarchy (or the OCR window over it) that says "ad" in its structure wins.
+    return _prompt(ctx) or _ad(ctx) or pixel_ads.detect(ctx)

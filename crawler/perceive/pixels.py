@@ -228,6 +228,11 @@ def read_pixels(ctx: Context, png: bytes, ocr: Any, regions: list[Bounds], textl
                 root.children.append(Widget(content_desc="close", cls="vision.CloseCross", package=package,
                                             clickable=True, bounds=b, depth=2, parent=root, source="vision"))
                 sources[b] = "vision"
+            if dialog is not None and root.children:
+                # Where the card is, for detectors that judge a shape by its place (an X at the card's edge). Inert:
+                # no label, disabled, so it is never a choice or a tap target.
+                root.children.append(Widget(cls="vision.Card", package=package, enabled=False, bounds=dialog,
+                                            depth=2, parent=root, source="vision"))
     if textless and reader.image is None:
         raise PixelError(reader.decode_error or "screenshot: unreadable")
     for w in textless:

@@ -352,11 +352,15 @@ def _has_line_neighbours(box: tuple[int, int, int, int], boxes: np.ndarray, own:
     x, y, w, h = box
     gap = 1.2 * w
     bx, by, bw, bh = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    same_line = (np.abs((by + bh / 2) - (y + h / 2)) < h * 0.5) & (bh > h * 0.4) & (bh < h * 2.5)
+    # Letters of one word have about the same height (0.6-1.7x covers lower case next to capitals).
+    same_line = (np.abs((by + bh / 2) - (y + h / 2)) < h * 0.5) & (bh > h * 0.6) & (bh < h * 1.7)
     near = (bx < x + w + gap) & (bx + bw > x - gap)
-    # A ring or button outline around the X is its frame, not a neighbouring letter.
+    # A ring or button outline around the X is its frame, not a neighbouring letter: it encloses the X, or (an arc
+    # of a ring broken by JPEG noise) overlaps it by more than a third of its width. Letters stand side by side.
     encloses = (bx <= x) & (by <= y) & (bx + bw >= x + w) & (by + bh >= y + h)
-    hits = np.flatnonzero(same_line & near & ~encloses)
+    overlap = np.minimum(bx + bw, x + w) - np.maximum(bx, x)
+    frames = encloses | (overlap > np.minimum(bw, w) / 3)
+    hits = np.flatnonzero(same_line & near & ~frames)
     return bool(np.any(hits != own))
 
 
