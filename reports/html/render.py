@@ -9,9 +9,12 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from crawler.graph import safe_text
+from crawler.lab.queue import JobRow
 from crawler.store import DB_NAME, list_runs
 from crawler.version import TOOL
 from reports.html.gather import MAX_SHOTS, ReportError, gather_index_row, gather_run
+from reports.html.lab_rows import is_lab, lab_jobs
 from reports.html.strings import Strings, default_language
 from reports.html.view import IndexRow
 
@@ -53,20 +56,35 @@ def expand_runs(paths: list[Path]) -> list[Path]:
     return runs
 
 
-def render_index(run_dirs: list[Path], lang: str = "zh-CN", links: dict[Path, str] | None = None) -> str:
-    """The lab-wide index of many runs. `links` maps a run directory to the (relative) address of its report."""
+def render_index(paths: list[Path], lang: str = "zh-CN", links: dict[Path, str] | None = None) -> str:
+    """The lab-wide index: a line per run, or per app for a lab folder (its jobs, failed ones included). `links`
+    maps a run directory to the (relative) address of its report."""
     strings = Strings.of(lang or default_language())
     links = links or {}
-    rows: list[IndexRow] = [gather_index_row(Path(run), links.get(Path(run), "")) for run in run_dirs]
+    rows: list[IndexRow] = []
+    for path in map(Path, paths):
+        if is_lab(path):
+            rows += [_job_row(job, run, links) for job, run in lab_jobs(path)]
+        else:
+            rows += [gather_index_row(run, links.get(run, "")) for run in expand_runs([path])]
     return _ENV.get_template("index.html.j2").render(rows=rows, t=strings, tool=_tool(),
+                                                     jobs=any(r.job_state for r in rows),
                                                      total_findings=sum(r.findings for r in rows))
+
+
+def _job_row(job: JobRow, run: Path | None, links: dict[Path, str]) -> IndexRow:
+    row = gather_index_row(run, links.get(run, "")) if run else IndexRow(run_id="", package=safe_text(job.package, 200))
+    row.job_state, row.attempts = job.state, job.attempts
+    row.job_error = safe_text(job.error, 300) if job.state == "failed" else ""
+    return row
 
 
 def write_index(paths: list[Path], out: Path, lang: str = "zh-CN", with_reports: bool = False) -> Path:
     """Write the index of the runs found in `paths`; with `with_reports`, each run's report beside it as
     `<out stem>-runs/<run id>.html`, linked from its line (a run that cannot be read is listed, not fatal)."""
     out = Path(out)
-    runs = expand_runs(paths)
+    runs = [run for path in map(Path, paths)
+            for run in ([r for _, r in lab_jobs(path) if r] if is_lab(path) else expand_runs([path]))]
     links: dict[Path, str] = {}
     if with_reports:
         folder = out.parent / f"{out.stem}-runs"
@@ -78,7 +96,7 @@ def write_index(paths: list[Path], out: Path, lang: str = "zh-CN", with_reports:
             except ReportError:
                 continue  # the index line says why
             links[run] = quote(f"{folder.name}/{name}")
-    return _write(out, render_index(runs, lang, links))
+    return _write(out, render_index(paths, lang, links))
 
 
 def _write(out: Path, text: str) -> Path:

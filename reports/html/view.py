@@ -158,3 +158,6 @@ class IndexRow:
     by_severity: dict[str, int] = field(default_factory=dict)
     kinds: list[str] = field(default_factory=list)
     error: str = ""  # the run could not be read: one line
+    job_state: str = ""  # lab folders only: queued | running | done | failed, as `lab status` says
+    attempts: int = 0
+    job_error: str = ""  # why the lab's job failed
