@@ -7,40 +7,23 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from crawler.store import RunStore, list_runs
+from crawler.store import RunStore
 from emulator.sim.device import SimDevice
-from emulator.zoo import load_app
-
-REPO = Path(__file__).resolve().parents[2]
-GOOD_ENDS = ("done", "budget", "steps")
-
-
-def zoo_apps(n: int) -> list:
-    """The first n zoo apps by file name, one per package."""
-    apps, seen = [], set()
-    for path in sorted((REPO / "emulator" / "zoo" / "apps").glob("*.yaml")):
-        app = load_app(path)
-        if app.manifest.package not in seen:
-            seen.add(app.manifest.package)
-            apps.append(app)
-    assert len(apps) >= n
-    return apps[:n]
-
-
-def lab_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", "lab", *args]
-
-
-def lab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    # ANDROID_ADB_SERVER_PORT (set by conftest) points the child at the test adb server.
-    return subprocess.run(lab_cmd(*args), capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False)
+from tests.integration.lab_support import (
+    GOOD_ENDS,
+    REPO,
+    crawls_by_package,
+    jobs_in,
+    lab,
+    lab_cmd,
+    wait_until,
+    zoo_apps,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,32 +52,6 @@ def farm(adb_server, tmp_path, apps16):
 def write_apps(path: Path, apps) -> Path:
     path.write_text("# tonight's apps\n" + "".join(f"{a.manifest.package}\n" for a in apps))
     return path
-
-
-def crawls_by_package(lab_dir: Path) -> tuple[Counter, Counter]:
-    """(runs started, runs that ended) per package, counted from the runs' own run_start / run_end steps."""
-    started, ended = Counter(), Counter()
-    for run in list_runs(lab_dir):
-        with RunStore.open(run) as store:
-            starts = list(store.steps(["run_start"]))
-            if starts:
-                package = starts[0].data["app"]["package"]
-                started[package] += 1
-                ended[package] += bool(list(store.steps(["run_end"])))
-    return started, ended
-
-
-def jobs_in(lab_dir: Path) -> list[dict]:
-    with sqlite3.connect(lab_dir / "lab.sqlite") as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
-
-
-def wait_until(condition, timeout: float = 120.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_sixteen_apps_on_four_devices_are_each_crawled_once(farm, apps16, tmp_path):

@@ -10,44 +10,30 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from crawler.store import NotARun, RunStore, list_runs
+from crawler.store import NotARun, RunStore
 from emulator.sim.device import SimDevice
-from emulator.zoo import load_app
+from tests.integration.lab_support import (
+    REPO,
+    crawls_by_package,
+    jobs_in,
+    lab,
+    lab_cmd,
+    wait_until,
+    zoo_apps,
+)
 
 pytest.importorskip("celery", reason="the farm extra (celery[redis]) is not installed")
 
-REPO = Path(__file__).resolve().parents[2]
 REDIS = shutil.which("redis-server")
-GOOD_ENDS = ("done", "budget", "steps")
 # small enough that a killed worker's job comes back within seconds; the lease keeps live jobs from running twice
 VISIBILITY = "2s"
 LEASE = "3s"
 DATABASES = itertools.count(1)
-
-
-def zoo_apps(n: int) -> list:
-    apps, seen = [], set()
-    for path in sorted((REPO / "emulator" / "zoo" / "apps").glob("*.yaml")):
-        app = load_app(path)
-        if app.manifest.package not in seen:
-            seen.add(app.manifest.package)
-            apps.append(app)
-    return apps[:n]
-
-
-def lab_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", "lab", *args]
-
-
-def lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(lab_cmd(*args), capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False)
 
 
 def free_port() -> int:
@@ -140,26 +126,6 @@ def status(out: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def wait_until(condition, timeout: float = 240.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-
-
-def crawls_by_package(lab_dir: Path) -> tuple[Counter, Counter]:
-    """(runs started, runs that ended) per package, from the runs' own run_start / run_end steps."""
-    started, ended = Counter(), Counter()
-    for run in list_runs(lab_dir):
-        with RunStore.open(run) as store:
-            starts = list(store.steps(["run_start"]))
-            if starts:
-                package = starts[0].data["app"]["package"]
-                started[package] += 1
-                ended[package] += bool(list(store.steps(["run_end"])))
-    return started, ended
-
-
 def crawl_started(run: str) -> bool:
     """The run exists and has recorded its run_start (the crawl is under way)."""
     if not (Path(run) / "trace.sqlite").is_file():
@@ -173,12 +139,6 @@ def crawl_started(run: str) -> bool:
 
 def all_done(out: Path) -> bool:
     return status(out)["counts"]["done"] == 8
-
-
-def jobs_in(out: Path) -> list[dict]:
-    with sqlite3.connect(out / "lab.sqlite") as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
 
 
 def test_two_workers_drain_a_queue_of_eight_jobs_each_crawled_once(broker, devices, workers, apps8, tmp_path):
