@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.perceive import vision
+from crawler.perceive import pixel_ads, vision
 from crawler.perceive.context import Context
 from crawler.perceive.scene import Bounds, Scene
 from crawler.screen import MAX_TEXT, Hierarchy, Widget, Window, area
@@ -158,13 +158,20 @@ class _Reader:
     def crosses(self, regions: list[Bounds], dialog: Bounds | None) -> list[Bounds]:
         if self.image is None:
             return []
-        # Around the card: an X sits on its corner or just below it (the round X under a pop-up).
-        zone = None
-        if dialog is not None:
+        if dialog is None:
+            found = list(vision.close_crosses(self.image) or [])
+        else:
+            # Around the card: an X sits on its corner or just below it (the round X under a pop-up); and the top
+            # corners of the screen, where a full-screen ad puts its X (its dark banner can pass for a dim layer).
             height = dialog[3] - dialog[1]
-            zone = _pad((dialog[0], dialog[1] - height // 4, dialog[2], dialog[3] + height // 2), 0, self.ctx.screen)
-        found = vision.close_crosses(self.image, zone) if zone else vision.close_crosses(self.image)
-        return [b for b in (_bounds(c) for c in found or []) if b and _inside(b, regions)]
+            sx1, sy1, sx2, sy2 = self.ctx.screen
+            cw, ch = round((sx2 - sx1) * pixel_ads.CORNER_WIDTH), round((sy2 - sy1) * pixel_ads.CORNER_HEIGHT)
+            zones = [_pad((dialog[0], dialog[1] - height // 4, dialog[2], dialog[3] + height // 2), 0, self.ctx.screen),
+                     (sx1, sy1, sx1 + cw, sy1 + ch), (sx2 - cw, sy1, sx2, sy1 + ch)]
+            found = []
+            for zone in zones:
+                found.extend(b for b in vision.close_crosses(self.image, zone) or [] if tuple(b) not in found)
+        return [b for b in (_bounds(c) for c in found) if b and _inside(b, regions)]
 
 
 def _same_line(text: str, bounds: Bounds, widget: Widget) -> bool:

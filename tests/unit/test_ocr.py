@@ -103,6 +103,27 @@ def test_png_bytes_and_array_read_the_same_and_cache(engine):
     assert texts(engine.read(screen.image, region=screen.card)) == texts(first)
 
 
+def test_crop_cache_ignores_pixels_outside_the_crop_and_sees_those_inside(engine):
+    screen = permission_zh()
+    first = engine.read(screen.image, region=screen.card)
+    clock_changed = screen.image.copy()
+    clock_changed[4:40, 10:120] = 255 - clock_changed[4:40, 10:120]  # the status bar, outside the dialog
+    hits, misses = engine.hits, engine.misses
+    assert engine.read(clock_changed, region=screen.card) == first
+    assert (engine.hits, engine.misses) == (hits + 1, misses)
+    x1, y1 = screen.card[:2]
+    text_changed = screen.image.copy()
+    text_changed[y1 + 20:y1 + 60, x1 + 20:x1 + 200] = 0  # inside the dialog
+    engine.read(text_changed, region=screen.card)
+    assert engine.misses == misses + 1
+    # The same pixels read as the whole screen are another read (the detector scales a screen differently).
+    engine.clear_cache()
+    misses = engine.misses
+    engine.read(screen.image, region=(0, 0, screen.image.shape[1], screen.image.shape[0]))
+    engine.read(screen.image)
+    assert engine.misses == misses + 2
+
+
 def test_cache_is_bounded():
     small = ocr.OcrEngine(cache_size=2)
     small._engine = object()  # never called: blank images are answered without the model

@@ -232,6 +232,17 @@ def test_decode_rejects_bad_input_with_one_line_reason(data, reason):
     assert "\n" not in str(caught.value)
 
 
+def test_the_same_screenshot_bytes_are_decoded_once_into_a_read_only_array():
+    data = png_bytes(permission_en().image)
+    first = vision.decode(data)
+    assert vision.decode(data) is first  # a crawl step's blank check and perception share one decode
+    assert not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0, 0] = 0
+    other = vision.decode(bytearray(data))  # not the same object: decoded anew, same picture
+    assert other is not first and np.array_equal(other, first)
+
+
 def test_truncated_png_is_bad_image():
     data = png_bytes(app_screen().image)
     with pytest.raises(vision.BadImage):

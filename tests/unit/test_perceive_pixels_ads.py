@@ -1,0 +1,133 @@
+"""Ads recognised from pixels alone (no hierarchy), on screens drawn here with real fonts and read by the real OCR
+engine: a full-screen interstitial is closed by its drawn X (found by vision, the tap lands on the X's box) or by its
+"No thanks" line; a dimmed pop-up card by the round X below it; a banner row in a list with an "Ad" badge and an
+"INSTALL" button is no pop-up, and neither is a login page with an X in its corner."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from PIL import Image, ImageDraw
+
+from crawler.perceive import perceive, vision
+from crawler.perceive.ocr import OcrEngine
+from crawler.screen import Hierarchy
+from tests.unit.test_vision import H, W, _bgr, _centered, _font, ad_card_cross, png_bytes
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    engine = OcrEngine()
+    engine.load()
+    return engine
+
+
+def scene_of(image: Image.Image | bytes, engine: OcrEngine):
+    png = image if isinstance(image, bytes) else png_bytes(_bgr(image))
+    return perceive(Hierarchy.empty((0, 0, W, H)), png, engine)
+
+
+def draw_cross(draw: ImageDraw.ImageDraw, cx: int, cy: int, arm: int = 14, ring: bool = True) -> tuple:
+    r = arm * 2 + 4
+    if ring:
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(60, 60, 60))
+    draw.line((cx - arm, cy - arm, cx + arm, cy + arm), fill=(255, 255, 255), width=5)
+    draw.line((cx - arm, cy + arm, cx + arm, cy - arm), fill=(255, 255, 255), width=5)
+    return (cx - r, cy - r, cx + r, cy + r)
+
+
+@functools.cache
+def interstitial(close: str) -> tuple[bytes, tuple | None]:
+    """An app-install interstitial covering the screen: banner picture, app name, stars, INSTALL; closed by an X in
+    the top-right corner ("x") or by a "NO THANKS" button ("text")."""
+    image = Image.new("RGB", (W, H), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, W, 560), fill=(30, 90, 140))
+    _centered(draw, 240, "Earn more cash back", _font(44, bold=True), (255, 255, 255), 0, W)
+    draw.rounded_rectangle((W // 2 - 80, 620, W // 2 + 80, 780), radius=30, fill=(40, 120, 200))
+    _centered(draw, 820, "Wallet by CreditCards", _font(40), (33, 33, 33), 0, W)
+    _centered(draw, 890, "4.5 ★ FREE", _font(30), (90, 90, 90), 0, W)
+    _centered(draw, 1000, "Maximize your rewards every day", _font(30), (90, 90, 90), 0, W)
+    box = None
+    if close == "x":
+        box = draw_cross(draw, W - 56, 60)
+        draw.rounded_rectangle((60, 1380, W - 60, 1480), radius=12, fill=(67, 160, 71))
+        _centered(draw, 1408, "INSTALL", _font(40, bold=True), (255, 255, 255), 60, W - 60)
+    else:
+        draw.rectangle((40, 1380, W // 2 - 20, 1480), fill=(120, 144, 156))
+        _centered(draw, 1410, "NO THANKS", _font(34), (255, 255, 255), 40, W // 2 - 20)
+        draw.rectangle((W // 2 + 20, 1380, W - 40, 1480), fill=(255, 255, 255), outline=(200, 200, 200))
+        _centered(draw, 1410, "INSTALL", _font(34), (30, 120, 200), W // 2 + 20, W - 40)
+    return png_bytes(_bgr(image)), box
+
+
+def banner_in_list() -> Image.Image:
+    """A radio station list with one sponsored row: "Ad" badge, an app name and an INSTALL button, and no close."""
+    image = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, W, 160), fill=(33, 150, 243))
+    draw.text((32, 70), "Simple Radio", fill=(255, 255, 255), font=_font(40, bold=True))
+    draw.rectangle((24, 190, 80, 226), fill=(255, 193, 7))
+    draw.text((32, 192), "Ad", fill=(0, 0, 0), font=_font(26, bold=True))
+    draw.text((120, 240), "Vuevent", fill=(33, 33, 33), font=_font(36, bold=True))
+    draw.text((120, 290), "Find events near you", fill=(90, 90, 90), font=_font(28))
+    draw.rectangle((W - 200, 250, W - 40, 320), fill=(67, 160, 71))
+    draw.text((W - 176, 264), "INSTALL", fill=(255, 255, 255), font=_font(32, bold=True))
+    for i, name in enumerate(["WILL AM 580", "NPR Washington", "89 WLS Chicago", "BBC World Service", "WHIO 95.7FM"]):
+        top = 380 + i * 180
+        draw.text((120, top + 40), name, fill=(33, 33, 33), font=_font(36))
+        draw.line((24, top + 150, W - 24, top + 150), fill=(220, 220, 220), width=2)
+    return image
+
+
+def login_page() -> Image.Image:
+    """A login page closed by an X in its top-left corner: a corner X alone is no ad."""
+    image = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.line((36, 60, 76, 100), fill=(40, 40, 40), width=5)
+    draw.line((36, 100, 76, 60), fill=(40, 40, 40), width=5)
+    draw.text((60, 260), "SMS verification code", fill=(33, 33, 33), font=_font(44, bold=True))
+    draw.text((60, 420), "+86  Mobile number", fill=(120, 120, 120), font=_font(34))
+    draw.text((60, 560), "Verification code", fill=(120, 120, 120), font=_font(34))
+    draw.rounded_rectangle((60, 760, W - 60, 860), radius=50, fill=(255, 130, 0))
+    _centered(draw, 786, "Login", _font(38, bold=True), (255, 255, 255), 60, W - 60)
+    return image
+
+
+def test_interstitial_is_closed_by_its_corner_x_found_by_vision(engine):
+    png, box = interstitial("x")
+    scene = scene_of(png, engine)
+    assert scene.kind == "ad_popup", scene.text
+    close = scene.actions["close"]
+    assert close.source == "vision"
+    cx, cy = close.center
+    assert box[0] <= cx <= box[2] and box[1] <= cy <= box[3]  # the tap lands on the drawn X
+    assert close.bounds in [tuple(b) for b in vision.close_crosses(vision.decode(png))]
+    assert scene.actions["cta"].text == "INSTALL" and scene.actions["cta"].source == "ocr"
+
+
+def test_interstitial_without_x_is_closed_by_its_no_thanks_line(engine):
+    png, _ = interstitial("text")
+    scene = scene_of(png, engine)
+    assert scene.kind == "ad_popup", scene.text
+    assert scene.actions["close"].text == "NO THANKS" and scene.actions["close"].source == "ocr"
+
+
+def test_dimmed_card_ad_is_closed_by_the_round_x_below_it(engine):
+    screen = ad_card_cross()
+    scene = scene_of(png_bytes(screen.image), engine)
+    assert scene.kind == "ad_popup", scene.text
+    close = scene.actions["close"]
+    x1, y1, x2, y2 = screen.crosses[0]
+    assert close.source == "vision" and x1 <= close.center[0] <= x2 and y1 <= close.center[1] <= y2
+
+
+def test_banner_row_with_ad_badge_and_install_is_no_pop_up(engine):
+    assert scene_of(banner_in_list(), engine).kind == "app"
+
+
+def test_corner_x_without_an_ad_is_no_pop_up(engine):
+    image = login_page()
+    assert vision.close_crosses(_bgr(image))  # the X is seen ...
+    assert scene_of(image, engine).kind == "app"  # ... and is not enough
