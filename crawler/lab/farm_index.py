@@ -145,17 +145,27 @@ class FarmIndex(LabIndex):
             if result is not None:
                 state = self.finish(job_id, result)
                 self.drop_lease(job_id, owner)
-                return Claim("finished_from_run", self.job(job_id),
-                             f"{job.package}: the crawl of dead worker {holder} had ended ({result.end}): {state}")
+                note = f"{job.package}: the crawl of dead worker {holder} had ended ({result.end}): {state}"
+                if state != "queued":
+                    return Claim("finished_from_run", self.job(job_id), note)
+                # it ended unsuccessfully (device lost, error, interrupted) and goes round again: this task is the
+                # job's only message on the broker, so it crawls it now rather than being acknowledged empty-handed
+                claim = self._claim_queued(job, device, owner)
+                claim.note = f"{note}; crawling it again here" if claim.outcome == "claimed" else note
+                return claim
             return self._take_over(job, holder, device, owner, now - beat)
+        return self._claim_queued(job, device, owner)
+
+    def _claim_queued(self, job: JobRow, device: str, owner: str) -> Claim:
+        now = time.time()
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE jobs SET state = 'running', device = ?, owner = ?, attempts = attempts + 1, started = ?, "
-                "run = '' WHERE id = ? AND state = 'queued' RETURNING id", (device, owner, now, job_id)).fetchone()
+                "run = '' WHERE id = ? AND state = 'queued' RETURNING id", (device, owner, now, job.id)).fetchone()
             if row is None:  # claimed by another worker between the read and now
                 return Claim("busy", job, "claimed by another worker just now")
-            self._new_attempt(conn, job_id, device, owner, now)
-        return Claim("claimed", self.job(job_id))
+            self._new_attempt(conn, job.id, device, owner, now)
+        return Claim("claimed", self.job(job.id))
 
     def _steal_lease(self, job_id: int, lease: tuple | None, device: str, owner: str) -> bool:
         """Atomically replace the stale lease we saw by ours; False if someone renewed or stole it meanwhile."""

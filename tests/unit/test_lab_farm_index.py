@@ -81,6 +81,19 @@ def test_a_dead_workers_finished_crawl_is_recorded_not_redone(index):
     assert index.claim_job(1, "dev-b", "w2", never_finished).outcome == "finished"
 
 
+def test_a_dead_workers_crawl_that_ended_badly_is_crawled_again_by_the_task_that_found_it(index):
+    # the redelivered task is the job's only message: acknowledging it with the job queued would strand the job
+    run = start_crawl(index, 1, "dev-a", "w1")
+    time.sleep(LEASE * 1.5)
+    lost = JobResult("com.a", "dev-a", run=run, end="device_lost", device_lost=True)
+    claim = index.claim_job(1, "dev-b", "w2", lambda r: lost)
+    assert claim.outcome == "claimed" and "device_lost" in claim.note
+    job = index.job(1)
+    assert (job.state, job.device, job.attempts, job.losses) == ("running", "dev-b", 2, 1)
+    assert [(a["owner"], a["outcome"]) for a in index.attempts(1)] == [("w1", "device_lost"), ("w2", None)]
+    assert index.heartbeat(1, "w2")
+
+
 def test_a_job_that_kills_its_workers_ends_failed(index):
     start_crawl(index, 1, "dev-a", "w1")
     time.sleep(LEASE * 1.5)
