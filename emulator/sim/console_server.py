@@ -240,21 +240,26 @@ class Session:
                            f"'{self.server.token_path}'\nOK\n")
             else:
                 self.write("Android Console: type 'help' for a list of commands\nOK\n")
-            buffer = b""
+            buffer = bytearray()
+            overlong = False  # the line in progress went past MAX_LINE: it is dropped up to its newline, all of it
             while not self.finished:
                 chunk = self.sock.recv(4096)
                 if not chunk:
                     return
-                for byte in chunk:
-                    if byte == 0x0D:
-                        continue
-                    if byte != 0x0A:
-                        buffer = buffer + bytes((byte,)) if len(buffer) < MAX_LINE else b""
-                        continue
-                    self.run_line(buffer)
-                    buffer = b""
+                *lines, rest = chunk.split(b"\n")
+                for piece in lines:
+                    buffer += piece
+                    line, too_long = bytes(buffer).replace(b"\r", b""), overlong or len(buffer) > MAX_LINE
+                    buffer.clear()
+                    overlong = False
+                    if not too_long:
+                        self.run_line(line)
                     if self.finished:
                         break
+                buffer += rest
+                if len(buffer) > MAX_LINE:
+                    buffer.clear()
+                    overlong = True
         except OSError:
             pass
         finally:

@@ -223,6 +223,17 @@ def test_a_command_cannot_smuggle_a_second_line(console_server):
         console.command("avd name\nkill")
 
 
+def test_an_overlong_line_is_dropped_whole_and_its_tail_never_runs(console_server):
+    server, _, killed = console_server
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        reader = sock.makefile("rb")
+        while reader.readline() != b"OK\r\n":
+            pass
+        sock.sendall(b"x" * 5000 + b" avd name\n" + b"y" * 4095 + b"quit\nping\n")
+        assert reader.readline() == b"I am alive!\r\n" and reader.readline() == b"OK\r\n"
+    assert not killed.is_set()
+
+
 def test_read_only_disables_snapshot_load(tmp_path):
     store = SnapshotStore(tmp_path, read_only=True)
     with pytest.raises(Exception, match='disabled because "-read-only"'):
