@@ -2,9 +2,9 @@
 stop them through their console.
 
 Facts this follows (the real emulator's): `$SDK/emulator/emulator -avd NAME -port N` serves the console on port N
-(even, 5554..5682) and adbd on N+1; adb calls it emulator-N. AVDs are NAME.ini + NAME.avd/config.ini in
-$ANDROID_AVD_HOME, $ANDROID_USER_HOME/avd, $ANDROID_SDK_HOME/avd, $ANDROID_EMULATOR_HOME/avd or ~/.android/avd (first
-match wins). Snapshots are folders NAME.avd/snapshots/<snapshot>/ with a snapshot.pb; `default_boot` is Quick Boot's.
+(even, 5554..5682) and adbd on N+1; adb calls it emulator-N. AVDs are NAME.ini + NAME.avd/config.ini in one
+folder, chosen as the emulator chooses it (avd_dirs). Snapshots are folders NAME.avd/snapshots/<snapshot>/ with a
+snapshot.pb; `default_boot` is Quick Boot's.
 Several instances of one AVD need -read-only. The emulator registers with the adb server (host:emulator:<adb port>)
 on ANDROID_ADB_SERVER_PORT; we register too when the server has not seen it, which is harmless twice.
 """
@@ -94,22 +94,24 @@ def find_sdk(env: Mapping[str, str] | None = None) -> Sdk:
 
 
 def avd_dirs(env: Mapping[str, str] | None = None) -> list[Path]:
-    """Where AVDs are searched, in the emulator's order (only folders that exist)."""
+    """The one folder the emulator takes AVDs from (android/emulation/ConfigDirs.cpp), as a list of none or one: the
+    first that exists of $ANDROID_AVD_HOME; $ANDROID_PREFS_ROOT and $ANDROID_SDK_HOME (each the folder *holding*
+    .android: X/avd, else X/.android/avd); $ANDROID_USER_HOME/avd (Android Studio's); ~/.android/avd;
+    $ANDROID_EMULATOR_HOME/avd. Folders are never merged: an AVD in a later one is one the emulator cannot start."""
     env = os.environ if env is None else env
     candidates: list[Path] = []
     if env.get("ANDROID_AVD_HOME"):
         candidates.append(Path(env["ANDROID_AVD_HOME"]))
-    for variable in ("ANDROID_USER_HOME", "ANDROID_SDK_HOME", "ANDROID_EMULATOR_HOME"):
+    for variable in ("ANDROID_PREFS_ROOT", "ANDROID_SDK_HOME"):
         if env.get(variable):
-            candidates.append(Path(env[variable]) / "avd")
-    home = env.get("HOME") or str(Path.home())
-    candidates.append(Path(home) / ".android" / "avd")
-    seen: list[Path] = []
-    for path in candidates:
-        path = path.expanduser()
-        if path.is_dir() and path not in seen:
-            seen.append(path)
-    return seen
+            candidates += [Path(env[variable]) / "avd", Path(env[variable]) / ".android" / "avd"]
+    if env.get("ANDROID_USER_HOME"):
+        candidates.append(Path(env["ANDROID_USER_HOME"]) / "avd")
+    candidates.append(Path(env.get("HOME") or str(Path.home())) / ".android" / "avd")
+    if env.get("ANDROID_EMULATOR_HOME"):
+        candidates.append(Path(env["ANDROID_EMULATOR_HOME"]) / "avd")
+    found = next((path.expanduser() for path in candidates if path.expanduser().is_dir()), None)
+    return [found] if found is not None else []
 
 
 def read_ini(path: Path) -> dict[str, str]:

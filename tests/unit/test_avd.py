@@ -95,6 +95,21 @@ def test_the_first_avd_folder_in_search_order_wins(tmp_path):
     assert avd.api_level == 30
 
 
+def test_android_sdk_home_is_the_folder_holding_dot_android(tmp_path):
+    add_avd(tmp_path / "prefs" / ".android" / "avd", FakeAvd("Studio"))
+    assert find_avd("Studio", {"ANDROID_SDK_HOME": str(tmp_path / "prefs"), "HOME": str(tmp_path)}).name == "Studio"
+    assert find_avd("Studio", {"ANDROID_PREFS_ROOT": str(tmp_path / "prefs"), "HOME": str(tmp_path)}).name == "Studio"
+
+
+def test_avds_come_from_one_folder_as_the_emulator_takes_them(tmp_path):
+    add_avd(tmp_path / "custom", FakeAvd("Mine"))
+    add_avd(tmp_path / ".android" / "avd", FakeAvd("Elsewhere"))  # the emulator would say "Unknown AVD name"
+    env = {"ANDROID_AVD_HOME": str(tmp_path / "custom"), "HOME": str(tmp_path)}
+    assert [a.name for a in avds_from_files(env)] == ["Mine"]
+    with pytest.raises(UnknownAvd, match="'Elsewhere'"):
+        find_avd("Elsewhere", env)
+
+
 def test_an_unknown_avd_lists_the_known_ones(fake_sdk):
     with pytest.raises(UnknownAvd, match="'Nexus'.*Old_Phone, Pixel_6_API_33"):
         find_avd("Nexus")
