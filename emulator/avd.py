@@ -2,7 +2,7 @@
 stop them through their console.
 
 Facts this follows (the real emulator's): `$SDK/emulator/emulator -avd NAME -port N` serves the console on port N
-(even, 5554..5682) and adbd on N+1; adb calls it emulator-N. AVDs are NAME.ini + NAME.avd/config.ini in one
+(even, 5554..5680; `-ports N,N+1` outside) and adbd on N+1; adb calls it emulator-N. AVDs are NAME.ini + NAME.avd/config.ini in one
 folder, chosen as the emulator chooses it (avd_dirs). Snapshots are folders NAME.avd/snapshots/<snapshot>/ with a
 snapshot.pb; `default_boot` is Quick Boot's.
 Several instances of one AVD need -read-only. The emulator registers with the adb server (host:emulator:<adb port>)
@@ -31,7 +31,8 @@ from emulator.console import ConsoleError, kill_emulator
 log = logging.getLogger(__name__)
 
 FIRST_CONSOLE_PORT = 5554
-LAST_CONSOLE_PORT = 5682
+LAST_CONSOLE_PORT = 5680  # 5554 + 2 * (MAX_ANDROID_EMULATORS 64 - 1): what `-port` accepts on a current emulator
+PORT_OPTION_LAST = 5584  # older emulators (MAX_ANDROID_EMULATORS 16) refuse `-port` above this; `-ports C,A` has no range
 QUICK_BOOT_SNAPSHOT = "default_boot"
 SNAPSHOT_MARKER = "snapshot.pb"
 MAX_INI_BYTES = 1 << 20
@@ -246,7 +247,10 @@ class LaunchOptions:
 
 
 def emulator_command(sdk: Sdk, avd: Avd, port: int, options: LaunchOptions) -> list[str]:
-    command = [str(sdk.emulator), "-avd", avd.name, "-port", str(port), "-no-window", "-no-audio", "-no-boot-anim"]
+    # the emulator exits with "option -port must be followed by an even integer number between 5554 and ..." for a
+    # port outside its range; -ports takes any pair
+    where = ["-port", str(port)] if FIRST_CONSOLE_PORT <= port <= PORT_OPTION_LAST else ["-ports", f"{port},{port + 1}"]
+    command = [str(sdk.emulator), "-avd", avd.name, *where, "-no-window", "-no-audio", "-no-boot-anim"]
     if options.read_only:
         command.append("-read-only")
     if options.snapshot:

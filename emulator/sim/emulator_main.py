@@ -4,7 +4,8 @@
 
 It behaves as the real program does where naysayer can observe it: the same options (unknown ones refused with
 "unknown option: -x", exit 1; `@NAME` = `-avd NAME`), AVD lookup in the same folders ("Unknown AVD name [x]"),
-`-list-avds`, console on port N and adbd on N+1 (`-port N`, `-ports C,A`, else the first free pair from 5554),
+`-list-avds`, console on port N and adbd on N+1 (`-port N` with N in 5554..5680, `-ports C,A` for any
+pair, else the first free pair from 5554),
 registration with the adb server on ANDROID_ADB_SERVER_PORT (default 5037), sys.boot_completed empty while
 "booting" and 1 after, one writable instance per AVD (a lock file; more need -read-only), the console (auth token in
 ~/.emulator_console_auth_token, created when missing), `-snapshot NAME` / `-no-snapshot-load` / Quick Boot from
@@ -37,6 +38,8 @@ from pathlib import Path
 import yaml
 
 from emulator.avd import (
+    FIRST_CONSOLE_PORT,
+    LAST_CONSOLE_PORT,
     QUICK_BOOT_SNAPSHOT,
     Avd,
     NoFreePort,
@@ -111,13 +114,18 @@ def console_and_adb_ports(options: Options) -> tuple[int, int]:
         return int(first), int(second)
     if "port" in options.params:
         text = options.params["port"]
-        if not text.isdigit() or not 0 < int(text) < 65536:
-            raise OptionError(f"ERROR   | option -port must be followed by an integer. '{text}' is not a valid input.")
-        return int(text), int(text) + 1
+        if not text.isdigit() or not FIRST_CONSOLE_PORT <= int(text) <= LAST_CONSOLE_PORT:
+            raise OptionError("ERROR   | option -port must be followed by an even integer number between "
+                              f"{FIRST_CONSOLE_PORT} and {LAST_CONSOLE_PORT}")
+        port = int(text)
+        if port % 2:
+            port -= 1
+            info(f"option -port must be followed by an even integer, using  port number {port}", "WARNING")
+        return port, port + 1
     try:
         port = pick_ports(1)[0]
     except NoFreePort:
-        raise OptionError("ERROR   | no free console port in 5554..5682") from None
+        raise OptionError("ERROR   | it seems too many emulator instances are running on this machine. Aborting") from None
     return port, port + 1
 
 

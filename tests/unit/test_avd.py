@@ -25,7 +25,7 @@ from emulator.avd import (
 )
 from emulator.console import ConsoleAuthError, ConsoleCommandError, EmulatorConsole, kill_emulator
 from emulator.sim.console_server import ConsoleServer, SnapshotStore
-from emulator.sim.emulator_main import OptionError, parse_options
+from emulator.sim.emulator_main import OptionError, console_and_adb_ports, parse_options
 from emulator.sim.fake_sdk import FakeAvd, add_avd, make_fake_sdk
 
 
@@ -125,6 +125,15 @@ def test_a_headless_read_only_cold_boot_without_a_quick_boot_snapshot(fake_sdk):
     command = emulator_command(find_sdk(), avd, 5560, LaunchOptions())
     assert command[1:] == ["-avd", "Pixel_6_API_33", "-port", "5560", "-no-window", "-no-audio", "-no-boot-anim",
                            "-read-only", "-no-snapshot-load"]
+
+
+def test_a_console_port_outside_the_emulators_port_range_is_given_with_ports(fake_sdk):
+    # the real emulator exits on `-port 40000` ("must be followed by an even integer number between 5554 and ...")
+    command = emulator_command(find_sdk(), find_avd("Pixel_6_API_33"), 40000, LaunchOptions())
+    assert "-port" not in command and command[command.index("-ports") + 1] == "40000,40001"
+    with pytest.raises(OptionError, match="even integer number between 5554 and 5680"):
+        console_and_adb_ports(parse_options(["-avd", "Pixel", "-port", "40000"]))
+    assert console_and_adb_ports(parse_options(["-avd", "Pixel", "-ports", "40000,40001"])) == (40000, 40001)
 
 
 def test_snapshots_decide_how_it_boots(fake_sdk):
