@@ -8,6 +8,7 @@ after the last one. The pool ends when nothing is queued or running, when every 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +89,7 @@ class DevicePool:
         self.gone: list[str] = []
         self._working: set[str] = set()  # devices whose workers still take jobs
         self._working_lock = threading.Lock()
+        self._holding: dict[str, int] = {}  # device -> the job its worker has claimed and not yet recorded
 
     def stop(self) -> None:
         self._stop.set()
@@ -127,10 +129,22 @@ class DevicePool:
         except Exception:  # a bug here must not leave the other devices waiting on a job forever
             log.exception("lab worker for %s failed", serial)
             self.gone.append(serial)
+            self._give_back(serial)
             self.observer.device(serial, "failed (see log)")
         finally:
             with self._working_lock:
                 self._working.discard(serial)
+
+    def _give_back(self, serial: str) -> None:
+        """The job of a worker that failed goes back to the queue (left `running`, the other devices would wait on
+        it until the lab is killed)."""
+        job_id = self._holding.pop(serial, None)
+        if job_id is None:
+            return
+        try:
+            self.index.release(job_id, f"the lab's worker for {serial} failed")
+        except sqlite3.Error as exc:
+            log.error("job %s could not be given back (%s): `lab run --resume` will", job_id, exc)
 
     def _alone(self, serial: str) -> bool:
         with self._working_lock:
@@ -151,6 +165,7 @@ class DevicePool:
                 self.observer.device(serial, "waiting")
                 self._stop.wait(IDLE_POLL)
                 continue
+            self._holding[serial] = job.id
             run_id = new_run_id(job.package)
             self.index.begin_run(job.id, self.index.root / run_id)
             self.observer.device(serial, "crawling", job.package)
@@ -158,6 +173,7 @@ class DevicePool:
                              on_progress=lambda info, p=job.package: self.observer.progress(serial, p, info),
                              should_stop=self._stop.is_set)
             state = self.index.finish(job.id, result)
+            del self._holding[serial]
             self.observer.finished(job, result, state)
             if result.device_lost and not self._wait_for_device(serial):
                 return

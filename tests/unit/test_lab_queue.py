@@ -127,3 +127,26 @@ def test_a_lab_keeps_its_options_and_refuses_to_be_created_twice(index, tmp_path
         LabIndex.create(tmp_path / "lab", LabOptions())
     with pytest.raises(NotALab, match="not a lab folder"):
         LabIndex.open(tmp_path / "elsewhere")
+
+
+def test_a_device_worker_that_fails_gives_its_job_back_and_the_lab_still_ends(index, monkeypatch):
+    from crawler.lab import pool
+    from crawler.lab.pool import DevicePool, QuietObserver
+
+    class BrokenOnA(QuietObserver):
+        def device(self, serial: str, state: str, package: str = "") -> None:
+            if serial == "A" and state == "crawling":
+                raise RuntimeError("a bug in the display")
+
+    monkeypatch.setattr(pool, "device_state", lambda serial, port: "device")
+    monkeypatch.setattr(pool, "run_job", lambda spec, serial, *a, **k: JobResult(spec.package, serial, end="budget"))
+    index.add_jobs([JobSpec(f"com.app{i}") for i in range(4)])
+    lab = DevicePool(index, ["A", "B"], observer=BrokenOnA())
+    runner = threading.Thread(target=lab.run, daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    stuck = runner.is_alive()
+    lab.stop()
+    assert not stuck, "the pool waited forever on the failed worker's job"
+    assert index.counts() == {"queued": 0, "running": 0, "done": 4, "failed": 0} and lab.gone == ["A"]
+    assert {j.device for j in index.jobs()} == {"B"}
