@@ -3,7 +3,8 @@
 Two kinds of APK:
 - a simulator APK (emulator/zoo build_sim_apk): a zip holding naysayer-app.yaml and a text AndroidManifest.txt;
 - a real APK: a zip holding AndroidManifest.xml in Android's binary XML (AXML). We read just enough of it: the
-  string pool and the first start tag (<manifest>), whose `package` attribute is a string.
+  string pool and the first start tag (<manifest>), whose `package` attribute is a string; for the label, the
+  <application> tag's android:label, resolved in resources.arsc (crawler.apk.resources) when it is a reference.
 Anything else (not a zip, no manifest, an AXML we cannot read) is a BadApk with one line saying why.
 """
 
@@ -13,8 +14,10 @@ import re
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from crawler.apk.errors import BadApk
+from crawler.apk.resources import DEFAULT_PREFERENCE, TYPE_DYNAMIC_REFERENCE, TYPE_REFERENCE, ResourceTable, StringPool
 
 SIM_MANIFEST = "AndroidManifest.txt"
 SIM_APP = "naysayer-app.yaml"
@@ -24,11 +27,14 @@ MAX_MANIFEST_BYTES = 4 << 20  # a manifest is a few KB; a zip bomb is not read
 RES_XML_TYPE = 0x0003
 RES_STRING_POOL_TYPE = 0x0001
 RES_XML_START_ELEMENT_TYPE = 0x0102
+RES_XML_RESOURCE_MAP_TYPE = 0x0180
 UTF8_FLAG = 1 << 8
 TYPE_STRING = 0x03
-
-
-
+RESOURCES = "resources.arsc"
+MAX_RESOURCES_BYTES = 64 << 20  # big apps ship tables of 10-20 MB
+MAX_RESOURCE_MAP = 4096
+LABEL_ATTRIBUTE_ID = 0x01010001  # android:label
+NO_INDEX = 0xFFFFFFFF
 
 def apk_package(path: Path) -> str:
     """The package name of the APK at `path`. Raises BadApk (one line naming the file)."""
@@ -73,17 +79,88 @@ def _sim_manifest(archive: zipfile.ZipFile, path: Path):
         raise BadApk(f"{path}: unreadable app model ({' '.join(str(exc).split())[:150]})") from None
 
 
-def apk_label(path: Path) -> str:
-    """The app's name as the launcher shows it, where the host can read it: simulator APKs carry it; a real APK's
-    label is a resource reference that needs the resource table, so it is '' there."""
+def apk_label(path: Path, prefer: tuple[tuple[str, str], ...] = DEFAULT_PREFERENCE) -> str:
+    """The app's name as the launcher shows it: a simulator APK carries it; a real APK's <application
+    android:label> is a literal string or a reference resolved in resources.arsc (zh-CN, then zh, then the
+    default config, then any). '' when the manifest has no label. Raises BadApk (one line naming the file)."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            if SIM_APP in archive.namelist():
+            names = set(archive.namelist())
+            if SIM_APP in names:
                 return _sim_manifest(archive, path).label
+            if REAL_MANIFEST not in names:
+                return ""
+            value_type, value = axml_label(_read(archive, REAL_MANIFEST, path), path)
+            if value_type == TYPE_STRING:
+                return value
+            if RESOURCES not in names:
+                raise BadApk(f"{path}: the label is a resource (@0x{value:08x}) but there is no {RESOURCES}")
+            if archive.getinfo(RESOURCES).file_size > MAX_RESOURCES_BYTES:
+                raise BadApk(f"{path}: {RESOURCES} is too large to read")
+            table = ResourceTable.parse(archive.read(RESOURCES), f"{path}: {RESOURCES}")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise BadApk(f"{path}: not an APK (corrupt zip: {exc})") from None
-    return ""
+    if value_type is None:
+        return ""
+    label = table.string(value, prefer)
+    if label is None:
+        raise BadApk(f"{path}: the label @0x{value:08x} is not a string in {RESOURCES}")
+    return label
+
+
+def axml_label(data: bytes, path: Path | str = "AndroidManifest.xml") -> tuple[int | None, Any]:
+    """The <application> element's android:label as (TYPE_STRING, text) or (TYPE_REFERENCE, resource id);
+    (None, None) when there is no label. The attribute is found by its resource id (0x01010001, through the
+    XML resource map), else by its name."""
+    try:
+        if struct.unpack_from("<H", data, 0)[0] != RES_XML_TYPE:
+            raise BadApk(f"{path}: AndroidManifest.xml is not binary XML")
+        strings, resource_ids = None, ()
+        offset = struct.unpack_from("<H", data, 2)[0]
+        while offset + 8 <= len(data):
+            chunk_type, chunk_header, chunk_size = struct.unpack_from("<HHI", data, offset)
+            if chunk_size < 8 or offset + chunk_size > len(data):
+                break
+            if chunk_type == RES_STRING_POOL_TYPE and strings is None:
+                strings = StringPool.parse(data, offset)
+            elif chunk_type == RES_XML_RESOURCE_MAP_TYPE:
+                count = min((chunk_size - chunk_header) // 4, MAX_RESOURCE_MAP)
+                resource_ids = struct.unpack_from(f"<{count}I", data, offset + chunk_header)
+            elif chunk_type == RES_XML_START_ELEMENT_TYPE and strings is not None:
+                label = _element_label(data, offset, chunk_header, chunk_size, strings, resource_ids)
+                if label is not None:
+                    return label
+            offset += chunk_size
+    except (struct.error, IndexError, ValueError) as exc:
+        if isinstance(exc, BadApk):
+            raise
+        raise BadApk(f"{path}: unreadable AndroidManifest.xml ({exc})") from None
+    return None, None
+
+
+def _element_label(data: bytes, start: int, header_size: int, size: int, strings: StringPool,
+                   resource_ids: tuple[int, ...]) -> tuple[int, Any] | None:
+    """(type, value) of the label of an <application> start tag; (None, None) for an <application> without one;
+    None for any other element."""
+    body = start + header_size
+    _ns, name, attr_start, attr_size, attr_count = struct.unpack_from("<IIHHH", data, body)
+    if strings.get(name) != "application":
+        return None
+    if attr_size < 20 or body + attr_start + attr_count * attr_size > start + size:
+        raise ValueError("attributes out of range")
+    for i in range(attr_count):
+        at = body + attr_start + i * attr_size
+        _ans, attr_name, raw, _vsize, _res0, vtype, vdata = struct.unpack_from("<IIIHBBI", data, at)
+        by_id = attr_name < len(resource_ids) and resource_ids[attr_name] == LABEL_ATTRIBUTE_ID
+        if not by_id and not (attr_name >= len(resource_ids) and strings.get(attr_name) == "label"):
+            continue
+        if vtype == TYPE_STRING:
+            return TYPE_STRING, strings.get(raw if raw != NO_INDEX else vdata)
+        if vtype in (TYPE_REFERENCE, TYPE_DYNAMIC_REFERENCE):
+            return TYPE_REFERENCE, vdata
+        return None, None
+    return None, None
 
 
 def axml_package(data: bytes, path: Path | str = "AndroidManifest.xml") -> str:

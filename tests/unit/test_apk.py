@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import zipfile
 from pathlib import Path
 
@@ -45,3 +46,32 @@ def test_an_unsigned_apk_has_no_signers_and_a_broken_one_says_why(tmp_path):
     assert facts.label == "" and facts.signers == () and "broken.apk" in facts.problem
     with pytest.raises(BadApk, match="broken.apk"):
         apk_label(broken)
+
+
+def uiautomator_apk() -> Path:
+    """A real, signed APK every checkout has offline: the one the uiautomator2 wheel pushes to phones."""
+    apk = Path(importlib.util.find_spec("uiautomator2").origin).parent / "assets" / "app-uiautomator.apk"
+    if not apk.is_file():
+        pytest.skip(f"the installed uiautomator2 has no {apk.name}")
+    return apk
+
+
+def test_a_real_apks_label_is_resolved_from_its_resource_table():
+    # <application android:label="@string/app_name"> = "ATX" in resources.arsc (its only value, every locale).
+    facts = read_apk_facts(uiautomator_apk())
+    assert facts.label == "ATX" and apk_label(uiautomator_apk(), prefer=()) == "ATX"
+    assert facts.problem == "" and facts.signers[0].scheme == "v2"
+
+
+def test_a_real_apk_with_a_damaged_resource_table_records_why_it_has_no_label(tmp_path):
+    damaged = tmp_path / "damaged.apk"
+    with zipfile.ZipFile(uiautomator_apk()) as source, zipfile.ZipFile(damaged, "w") as out:
+        out.writestr("AndroidManifest.xml", source.read("AndroidManifest.xml"))
+        out.writestr("resources.arsc", source.read("resources.arsc")[:5000])
+    facts = read_apk_facts(damaged)
+    assert facts.label == "" and "damaged.apk: resources.arsc: unreadable resource table" in facts.problem
+    no_table = tmp_path / "no_table.apk"
+    with zipfile.ZipFile(uiautomator_apk()) as source, zipfile.ZipFile(no_table, "w") as out:
+        out.writestr("AndroidManifest.xml", source.read("AndroidManifest.xml"))
+    with pytest.raises(BadApk, match=r"no_table.apk: the label is a resource \(@0x7f0c001f\) but there is no"):
+        apk_label(no_table)
