@@ -8,6 +8,7 @@ the stock clients' per-call stalls (see that module).
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from dataclasses import asdict, dataclass
@@ -19,6 +20,9 @@ from crawler.android.dumpsys import Foreground, PackageState, package_state, res
 from crawler.android.logcat import LogcatReader
 from crawler.wire import FastAdbClient
 
+log = logging.getLogger(__name__)
+
+MAX_PULL_BYTES = 512 << 20  # the installed APK read for its facts; bigger ones are skipped, not half-read
 PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROM_PROPS = (  # getprop key -> ROM name, first match wins
@@ -283,6 +287,39 @@ class AndroidDevice:
 
     def is_installed(self, package: str) -> bool:
         return self.shell(f"pm path {shlex.quote(check_package(package))}").strip().startswith("package:")
+
+    def apk_path(self, package: str) -> str:
+        """Where the installed APK lives (`pm path`): the base.apk of a split install, else the first path."""
+        out = self.shell(f"pm path {shlex.quote(check_package(package))}")
+        paths = [line.strip()[len("package:"):] for line in out.splitlines() if line.strip().startswith("package:")]
+        if not paths:
+            raise DeviceError(f"{package}: not installed on {self.serial} (pm path printed no APK)")
+        return next((p for p in paths if p.endswith("/base.apk")), paths[0])
+
+    def pull_apk(self, package: str, dest: Path, max_bytes: int = MAX_PULL_BYTES) -> Path | None:
+        """Copy the installed APK of `package` to `dest` with adb sync. None (and one log line) when it is larger
+        than `max_bytes`; DeviceError when it cannot be read."""
+        remote = self.apk_path(package)
+        try:
+            size = self.adb.sync.stat(remote).size
+            if size > max_bytes:
+                log.warning("%s: %s's APK is %d MB, over the %d MB cap: not pulled (the run records no APK sha256)",
+                            self.serial, package, size >> 20, max_bytes >> 20)
+                return None
+            written = 0
+            with open(dest, "wb") as handle:
+                for chunk in self.adb.sync.iter_content(remote):  # streamed: the stat size is 32 bits on the wire
+                    written += len(chunk)
+                    if written > max_bytes:
+                        log.warning("%s: %s's APK grew over the %d MB cap while pulled: not read", self.serial,
+                                    package, max_bytes >> 20)
+                        return None
+                    handle.write(chunk)
+        except (adbutils.AdbError, OSError) as exc:
+            raise DeviceError(f"{package}: cannot pull {remote} from {self.serial}: {exc}") from exc
+        if written == 0:
+            raise DeviceError(f"{package}: {remote} on {self.serial} is empty or unreadable")
+        return Path(dest)
 
     def package_state(self, package: str) -> PackageState:
         return package_state(package, self.shell(f"dumpsys package {shlex.quote(check_package(package))}"))

@@ -19,6 +19,7 @@ from typing import Any
 
 from crawler.android.logcat import LogcatReader
 from crawler.apk import ApkFacts, read_apk_facts
+from crawler.apk.installed import installed_apk_facts
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.perceive import perceive
 from crawler.perceive.scene import Scene
@@ -430,11 +431,10 @@ class Session:
 
 def preflight(device: AndroidDevice, package: str, apk=None) -> ApkFacts | None:
     """Install the APK if one is given and check the package is there, before a run is created.
-    Returns what the run records of the APK (None without an APK)."""
-    facts = None
+    Returns what the run records of the APK: the given one, else the one installed on the device (pulled)."""
     if apk is not None:
         facts = read_apk_facts(apk)
         device.install(apk)
     if not device.is_installed(package):
         raise DeviceError(f"{package}: not installed on {device.serial} (give --apk FILE to install it)")
-    return facts
+    return facts if apk is not None else installed_apk_facts(device, package)

@@ -8,7 +8,9 @@ kind            data fields
 --------------  ------------------------------------------------------------------------------------------------
 run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale, fingerprint}, app {package, version_name,
                 version_code, apk_sha256, label, signers [{scheme, subject, issuer, sha256, not_before, not_after}],
-                apk_problem} (label and signers: read from the APK it installed), tool {name, version}, strategy, seed,
+                apk_problem, apk_source} (apk_source: "given" = the --apk the crawl installed, "installed" = pulled from
+                the device, where the app already was; label and signers: read from that APK; apk_sha256 "" and
+                apk_problem when it could not be read), tool {name, version}, strategy, seed,
                 settings {...}, reproduces {run, path, finding, kind, attempt, of} (a reproduction run only)
 observation     package (in front), activity, pid (the app's, int|None), state (state key), scene
                 (Scene.to_json()), xml (blob sha256), png (blob sha256 | None), app_in_front (the app, or a system

@@ -1,4 +1,5 @@
-"""The facts a run records about the APK it installed: its sha256, the label, and who signed it."""
+"""The facts a run records about the app's APK (the one it installed, or the one installed already): its sha256,
+the label, and who signed it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class ApkFacts:
     label: str = ""
     signers: tuple[Signer, ...] = ()
     problem: str = ""  # why the label or the signers could not be read (the install may still have worked)
+    source: str = ""  # "given" (--apk, installed by the crawl) | "installed" (pulled from the device) | "" (none)
 
     def to_json(self) -> dict[str, Any]:
         """The fields of the trace's run_start `app`."""
@@ -25,6 +27,8 @@ class ApkFacts:
                                 "signers": [s.to_json() for s in self.signers]}
         if self.problem:
             data["apk_problem"] = self.problem
+        if self.source:
+            data["apk_source"] = self.source
         return data
 
 
@@ -36,7 +40,7 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_apk_facts(path: str | Path) -> ApkFacts:
+def read_apk_facts(path: str | Path, source: str = "given") -> ApkFacts:
     path = Path(path)
     sha = sha256_file(path)
     problems, label, signers = [], "", ()
@@ -48,4 +52,4 @@ def read_apk_facts(path: str | Path) -> ApkFacts:
         signers = tuple(apk_signers(path))
     except BadApk as exc:
         problems.append(str(exc))
-    return ApkFacts(sha, label[:120], signers, "; ".join(problems)[:300])
+    return ApkFacts(sha, label[:120], signers, "; ".join(problems)[:300], source)

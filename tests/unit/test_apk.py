@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.apk import BadApk, apk_label, apk_signers, read_apk_facts
+from crawler.apk.installed import installed_apk_facts
+from crawler.device import DeviceError
 from emulator.zoo import build_sim_apk
 from tests.unit.apk_files import v1_apk, v2_apk
 
@@ -75,3 +77,32 @@ def test_a_real_apk_with_a_damaged_resource_table_records_why_it_has_no_label(tm
         out.writestr("AndroidManifest.xml", source.read("AndroidManifest.xml"))
     with pytest.raises(BadApk, match=r"no_table.apk: the label is a resource \(@0x7f0c001f\) but there is no"):
         apk_label(no_table)
+
+
+class PullingDevice:
+    """A device whose installed APK is `apk` (a file), or whose pull fails / is over the cap."""
+
+    serial = "emulator-5554"
+
+    def __init__(self, apk: Path | None = None, error: str = "", too_big: bool = False):
+        self.apk, self.error, self.too_big = apk, error, too_big
+
+    def pull_apk(self, package: str, dest: Path) -> Path | None:
+        if self.error:
+            raise DeviceError(self.error)
+        if self.too_big:
+            return None
+        dest.write_bytes(self.apk.read_bytes())
+        return dest
+
+
+def test_an_installed_apk_is_read_from_the_device_and_failures_only_leave_a_problem_line(tmp_path):
+    sim_apk = build_sim_apk(WEATHER, tmp_path / "weather.apk")
+    recorded = installed_apk_facts(PullingDevice(sim_apk), "com.example.qingtian.weather").to_json()
+    assert recorded["apk_sha256"] == hashlib.sha256(sim_apk.read_bytes()).hexdigest()
+    assert recorded["label"] == apk_label(sim_apk) and recorded["apk_source"] == "installed"
+    assert read_apk_facts(sim_apk).to_json()["apk_source"] == "given"
+    failed = installed_apk_facts(PullingDevice(error="cannot pull /data/app/x/base.apk: closed"), "com.x.y").to_json()
+    assert failed["apk_sha256"] == "" and failed["apk_problem"] == "installed APK not read: cannot pull " \
+        "/data/app/x/base.apk: closed"
+    assert "size cap" in installed_apk_facts(PullingDevice(too_big=True), "com.x.y").to_json()["apk_problem"]
