@@ -92,8 +92,8 @@ def apk_label(path: Path, prefer: tuple[tuple[str, str], ...] = DEFAULT_PREFEREN
             if REAL_MANIFEST not in names:
                 return ""
             value_type, value = axml_label(_read(archive, REAL_MANIFEST, path), path)
-            if value_type == TYPE_STRING:
-                return value
+            if value_type is None or value_type == TYPE_STRING:
+                return value or ""
             if RESOURCES not in names:
                 raise BadApk(f"{path}: the label is a resource (@0x{value:08x}) but there is no {RESOURCES}")
             if archive.getinfo(RESOURCES).file_size > MAX_RESOURCES_BYTES:
@@ -101,8 +101,6 @@ def apk_label(path: Path, prefer: tuple[tuple[str, str], ...] = DEFAULT_PREFEREN
             table = ResourceTable.parse(archive.read(RESOURCES), f"{path}: {RESOURCES}")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise BadApk(f"{path}: not an APK (corrupt zip: {exc})") from None
-    if value_type is None:
-        return ""
     label = table.string(value, prefer)
     if label is None:
         raise BadApk(f"{path}: the label @0x{value:08x} is not a string in {RESOURCES}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.sim.apk_files import store_apk
 from emulator.sim.app_api import AppPackage
 from emulator.sim.shell.commands import registry
 from emulator.sim.shell.interpreter import Shell
@@ -101,7 +102,7 @@ class SimDevice:
         self._u2_running = 0
         with self.lock:
             for app in apps:
-                self.system.install(app)
+                store_apk(self._storage, self.system.install(app))
 
     # ---- DeviceBackend -------------------------------------------------------------------------------------
     def banner(self) -> str:
@@ -214,7 +215,7 @@ class SimDevice:
 
     def install(self, app: AppPackage) -> None:
         with self.lock:
-            self.system.install(app)
+            store_apk(self._storage, self.system.install(app))
 
     def close(self) -> None:
         """Remove the device's storage when the device created it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from io import BytesIO
 
+from emulator.sim.apk_files import remove_apk, store_apk
 from emulator.sim.shell.interpreter import CommandSpec, Context, DevicePathError
 from emulator.sim.system.packages import PackageError
 from emulator.sim.system.permissions import CLI_FLAG_NAMES, group_of
@@ -72,6 +73,7 @@ def _install(ctx: Context, args: list[str]) -> int:
         ctx.out.write(f"Failure [{exc}]\n")
         return 1
     pkg = ctx.system.install(app)
+    store_apk(ctx.device.storage_root(), pkg, data)  # `pm path` then names a file `adb pull` can read
     if "-g" in args:
         for perm in list(pkg.permissions.states):
             pkg.permissions.grant(perm)
@@ -111,6 +113,7 @@ def pm(ctx: Context, args: list[str]) -> int:
                 ctx.out.write("Failure [DELETE_FAILED_INTERNAL_ERROR]\n")
                 return 1
             system.uninstall(pkg.package)
+            remove_apk(ctx.device.storage_root(), pkg)
             ctx.out.write("Success\n")
             return 0
         if sub == "clear":
