@@ -28,7 +28,6 @@ RES_XML_TYPE = 0x0003
 RES_STRING_POOL_TYPE = 0x0001
 RES_XML_START_ELEMENT_TYPE = 0x0102
 RES_XML_RESOURCE_MAP_TYPE = 0x0180
-UTF8_FLAG = 1 << 8
 TYPE_STRING = 0x03
 RESOURCES = "resources.arsc"
 MAX_RESOURCES_BYTES = 64 << 20  # big apps ship tables of 10-20 MB
@@ -112,14 +111,16 @@ def axml_label(data: bytes, path: Path | str = "AndroidManifest.xml") -> tuple[i
     (None, None) when there is no label. The attribute is found by its resource id (0x01010001, through the
     XML resource map), else by its name."""
     try:
-        if struct.unpack_from("<H", data, 0)[0] != RES_XML_TYPE:
+        kind, offset, size = struct.unpack_from("<HHI", data, 0)
+        if kind != RES_XML_TYPE:
             raise BadApk(f"{path}: AndroidManifest.xml is not binary XML")
+        if size > len(data):
+            raise ValueError(f"{size} bytes declared, {len(data)} present (truncated?)")
         strings, resource_ids = None, ()
-        offset = struct.unpack_from("<H", data, 2)[0]
         while offset + 8 <= len(data):
             chunk_type, chunk_header, chunk_size = struct.unpack_from("<HHI", data, offset)
-            if chunk_size < 8 or offset + chunk_size > len(data):
-                break
+            if chunk_size < 8 or offset + chunk_size > len(data):  # cut off: the label may be in what is missing
+                raise ValueError(f"chunk at {offset} out of range (truncated?)")
             if chunk_type == RES_STRING_POOL_TYPE and strings is None:
                 strings = StringPool.parse(data, offset)
             elif chunk_type == RES_XML_RESOURCE_MAP_TYPE:
@@ -167,57 +168,33 @@ def axml_package(data: bytes, path: Path | str = "AndroidManifest.xml") -> str:
         kind, header_size, _size = struct.unpack_from("<HHI", data, 0)
         if kind != RES_XML_TYPE:
             raise BadApk(f"{path}: AndroidManifest.xml is not binary XML")
-        strings: list[str] = []
+        strings = None
         offset = header_size
         while offset + 8 <= len(data):
             chunk_type, chunk_header, chunk_size = struct.unpack_from("<HHI", data, offset)
             if chunk_size < 8:
                 break
-            if chunk_type == RES_STRING_POOL_TYPE:
-                strings = _string_pool(data, offset)
-            elif chunk_type == RES_XML_START_ELEMENT_TYPE:
+            if chunk_type == RES_STRING_POOL_TYPE and strings is None:
+                strings = StringPool.parse(data, offset)
+            elif chunk_type == RES_XML_START_ELEMENT_TYPE and strings is not None:
                 return _package_attribute(data, offset, chunk_header, strings, path)
             offset += chunk_size
-    except (struct.error, IndexError, UnicodeDecodeError):
-        pass
+    except (struct.error, IndexError, ValueError) as exc:
+        if isinstance(exc, BadApk):
+            raise
     raise BadApk(f"{path}: unreadable AndroidManifest.xml (no package attribute found)")
 
 
-def _string_pool(data: bytes, start: int) -> list[str]:
-    _, header_size, _, count, _styles, flags, strings_start, _ = struct.unpack_from("<HHIIIIII", data, start)
-    offsets = struct.unpack_from(f"<{count}I", data, start + header_size)
-    base = start + strings_start
-    utf8 = bool(flags & UTF8_FLAG)
-    return [_pool_string(data, base + o, utf8) for o in offsets]
-
-
-def _pool_string(data: bytes, at: int, utf8: bool) -> str:
-    if utf8:
-        at += 2 if data[at] & 0x80 else 1  # length in characters
-        length = data[at]
-        if length & 0x80:
-            length = ((length & 0x7F) << 8) | data[at + 1]
-            at += 1
-        at += 1
-        return data[at:at + length].decode("utf-8", "replace")
-    length = struct.unpack_from("<H", data, at)[0]
-    at += 2
-    if length & 0x8000:
-        length = ((length & 0x7FFF) << 16) | struct.unpack_from("<H", data, at)[0]
-        at += 2
-    return data[at:at + 2 * length].decode("utf-16-le", "replace")
-
-
-def _package_attribute(data: bytes, start: int, header_size: int, strings: list[str], path) -> str:
+def _package_attribute(data: bytes, start: int, header_size: int, strings: StringPool, path) -> str:
     body = start + header_size
     _ns, name, attr_start, attr_size, attr_count = struct.unpack_from("<IIHHH", data, body)
-    if strings[name] != "manifest":
+    if strings.get(name) != "manifest":
         raise BadApk(f"{path}: AndroidManifest.xml does not start with <manifest>")
     for i in range(attr_count):
         at = body + attr_start + i * attr_size
         _ans, attr_name, raw, _vsize, _res0, vtype, vdata = struct.unpack_from("<IIIHBBI", data, at)
-        if strings[attr_name] == "package":
-            index = raw if raw != 0xFFFFFFFF else (vdata if vtype == TYPE_STRING else None)
+        if strings.get(attr_name) == "package":
+            index = raw if raw != NO_INDEX else (vdata if vtype == TYPE_STRING else None)
             if index is not None:
-                return strings[index]
+                return strings.get(index)
     raise BadApk(f"{path}: AndroidManifest.xml has no package attribute")

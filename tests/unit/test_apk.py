@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import random
+import struct
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from crawler.apk import BadApk, apk_label, apk_signers, read_apk_facts
+from crawler.apk import BadApk, apk_label, apk_package, apk_signers, read_apk_facts
 from crawler.apk.installed import installed_apk_facts
+from crawler.apk.manifest import axml_label, axml_package
+from crawler.apk.resources import StringPool
 from crawler.device import DeviceError
 from emulator.zoo import build_sim_apk
 from tests.unit.apk_files import v1_apk, v2_apk
@@ -106,3 +110,37 @@ def test_an_installed_apk_is_read_from_the_device_and_failures_only_leave_a_prob
     assert failed["apk_sha256"] == "" and failed["apk_problem"] == "installed APK not read: cannot pull " \
         "/data/app/x/base.apk: closed"
     assert "size cap" in installed_apk_facts(PullingDevice(too_big=True), "com.x.y").to_json()["apk_problem"]
+
+
+def test_a_literal_label_is_taken_as_is_and_a_damaged_manifest_is_a_bad_apk(tmp_path):
+    with zipfile.ZipFile(uiautomator_apk()) as source:
+        manifest = source.read("AndroidManifest.xml")
+    strings = StringPool.parse(manifest, 8)
+    version = next(i for i in range(strings.count) if strings.get(i) == "2.4.0")
+    reference = struct.pack("<IHBBI", 0xFFFFFFFF, 8, 0, 0x01, 0x7F0C001F)  # raw value, then @string/app_name
+    assert manifest.count(reference) >= 1  # the first is <application>'s: activities come after it
+    literal = manifest.replace(reference, struct.pack("<IHBBI", version, 8, 0, 0x03, version), 1)
+    apk = tmp_path / "literal.apk"
+    with zipfile.ZipFile(apk, "w") as out:
+        out.writestr("AndroidManifest.xml", literal)
+    assert apk_label(apk) == "2.4.0" and apk_package(apk) == "com.github.uiautomator"
+    # Cut or damaged anywhere, a manifest is read or refused as a BadApk: no other error escapes.
+    rng = random.Random(7)
+    cuts = [manifest[:cut] for cut in range(0, len(manifest), 41)]
+    damaged = []
+    for _ in range(200):
+        copy = bytearray(manifest)
+        for _ in range(rng.randint(1, 6)):
+            copy[rng.randrange(len(copy))] = rng.randrange(256)
+        damaged.append(bytes(copy))
+    for data in cuts + damaged:
+        for reader in (axml_label, axml_package):
+            try:
+                reader(data, "damaged.xml")
+            except BadApk as exc:
+                assert str(exc).startswith("damaged.xml: ")
+    for data in cuts:  # never a silent "no label": the label as written, or refused
+        try:
+            assert axml_label(data, "cut.xml") == (0x01, 0x7F0C001F)
+        except BadApk:
+            pass
