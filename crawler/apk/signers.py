@@ -25,6 +25,7 @@ BLOCK_MAGIC = b"APK Sig Block 42"
 BLOCK_MAX = 64 << 20
 SCHEMES = ((0xF05368C0, "v3"), (0x7109871A, "v2"))  # v3 first: it is what Android 9+ uses when present
 V1_SUFFIXES = (".RSA", ".DSA", ".EC")
+V1_SIGNATURE_MAX = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def _v1_signers(apk: Path) -> list[Signer]:
         names = [n for n in archive.namelist() if n.upper().startswith("META-INF/") and n.upper().endswith(V1_SUFFIXES)]
         found = []
         for name in names[:4]:
+            if archive.getinfo(name).file_size > V1_SIGNATURE_MAX:  # a signature file is a few KB: not a zip bomb
+                raise ValueError(f"{name} is too large to be a signature file")
             for cert in pkcs7.load_der_pkcs7_certificates(archive.read(name))[:1]:
                 found.append(_signer(cert.public_bytes(Encoding.DER), "v1 (JAR)"))
     return found

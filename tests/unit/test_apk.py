@@ -144,3 +144,11 @@ def test_a_literal_label_is_taken_as_is_and_a_damaged_manifest_is_a_bad_apk(tmp_
             assert axml_label(data, "cut.xml") == (0x01, 0x7F0C001F)
         except BadApk:
             pass
+
+
+def test_a_v1_signature_file_too_large_to_be_one_is_refused_unread(tmp_path):
+    bomb = tmp_path / "bomb.apk"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("META-INF/CERT.RSA", b"\0" * (2 << 20))  # 2 MB of zeros: a few KB compressed
+    with pytest.raises(BadApk, match="too large to be a signature file"):
+        apk_signers(bomb)
