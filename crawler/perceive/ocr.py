@@ -15,11 +15,13 @@ the crop's pixels of the already-decoded array.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,9 @@ DET_LIMIT_SIDE = 736  # rapidocr's detector default: it scales an image's short 
 # Crops are detected at this share of the scale the whole screen would be: measured on 40 real and drawn dialog crops,
 # the same titles and buttons are read, 20-25% faster (at 0.6 stray glyphs appear and lines start to split).
 DET_CROP_SCALE = 0.75
+# The detector's input never exceeds this on its long side: a thin picture (16x4000) scaled up to a 736 px short side
+# would be 184000 px long (3 GB, then rapidocr's ResizeImgError). A phone screen is 1640 px long at 736.
+MAX_DET_SIDE = 2 * MAX_SIDE_LEN
 MAX_LINES = 200  # an app can fill its screen with text; perception never needs more than this
 MAX_TEXT = 300  # characters kept per line: app text is hostile data
 CACHE_SIZE = 128
@@ -53,6 +58,10 @@ _SPACES = re.compile(r"\s+")
 
 class OcrUnavailable(RuntimeError):
     """rapidocr, onnxruntime or the bundled model files cannot be loaded."""
+
+
+class OcrFailed(RuntimeError):
+    """The engine failed on one picture (rapidocr raises its own Exception subclasses): that screen goes unread."""
 
 
 def normalize(text: str) -> str:
@@ -169,7 +178,9 @@ class OcrEngine:
             if vision.is_blank(crop):  # a secure or black screen: nothing to read, skip ~300 ms of detection
                 lines: tuple[OcrLine, ...] = ()
             else:
-                lines = tuple(_sorted_lines(self._detect_and_read(img, crop, region, ox, oy))[: self.max_lines])
+                with _engine_failures():
+                    found = self._detect_and_read(img, crop, region, ox, oy)
+                lines = tuple(_sorted_lines(found)[: self.max_lines])
             self.misses += 1
             self._cache[key] = lines
             while len(self._cache) > self._cache_size:
@@ -193,15 +204,19 @@ class OcrEngine:
         reads on every call; the caller holds the run lock.)
         """
         detector = self._engine._load_det_model()
-        if crop is None:
-            detector.limit_type, detector.limit_side_len = "min", DET_LIMIT_SIDE
-            return
         height, width = screen[:2]
         shrink = min(1.0, self.max_side_len / max(height, width))
         scale = shrink * max(1.0, DET_LIMIT_SIDE / (min(height, width) * shrink))
+        if crop is None:
+            if max(height, width) * scale > MAX_DET_SIDE:
+                detector.limit_type, detector.limit_side_len = "max", MAX_DET_SIDE
+            else:
+                detector.limit_type, detector.limit_side_len = "min", DET_LIMIT_SIDE
+            return
         scale *= DET_CROP_SCALE
-        if scale <= 1.0:
-            detector.limit_type, detector.limit_side_len = "max", max(32, round(max(crop[:2]) * scale))
+        if scale <= 1.0 or max(crop[:2]) * scale > MAX_DET_SIDE:
+            detector.limit_type = "max"
+            detector.limit_side_len = max(32, min(MAX_DET_SIDE, round(max(crop[:2]) * scale)))
         else:
             detector.limit_type, detector.limit_side_len = "min", max(32, round(min(crop[:2]) * scale))
 
@@ -212,7 +227,7 @@ class OcrEngine:
         if x2 - x1 < 4 or y2 - y1 < 4:
             raise vision.BadImage(f"OCR box {bounds} is outside the {img.shape[1]}x{img.shape[0]} image")
         self.load()
-        with self._run_lock:
+        with self._run_lock, _engine_failures():
             found = self._recognize_box(np.ascontiguousarray(img[y1:y2, x1:x2]))
         if found is None or not found[0].strip() or found[1] < self.text_score:
             return None
@@ -262,6 +277,18 @@ def _give_sessions(engine: Any, paths: dict[str, Path]) -> None:
                                                providers=["CPUExecutionProvider"])
         with flag_override(engine.cfg[part], "allow_objects", True):
             engine.cfg[part].session = session
+
+
+@contextlib.contextmanager
+def _engine_failures() -> Iterator[None]:
+    """An engine's own exception on one picture becomes OcrFailed, one line: a crawl step must not die of it."""
+    try:
+        yield
+    except (ValueError, RuntimeError):
+        raise
+    except Exception as error:  # noqa: BLE001 - rapidocr's ResizeImgError, RapidOCRError... are plain Exceptions
+        detail = str(error).splitlines()[0][:200] if str(error) else ""
+        raise OcrFailed(f"OCR failed on this screenshot: {type(error).__name__} {detail}".rstrip()) from None
 
 
 def _crop(img: np.ndarray, region: Bounds | None) -> tuple[int, int, np.ndarray]:

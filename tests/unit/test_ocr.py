@@ -208,3 +208,37 @@ def test_real_dialog_crop_reads_the_buttons(engine):
     assert card is not None
     read = texts(engine.read(img, region=card))
     assert "ALLOW" in read and "DENY" in read
+
+
+@pytest.mark.parametrize("shape", [(4000, 16), (300, 16384)])
+def test_a_thin_picture_is_refused_in_one_line_without_scaling_it_up_to_gigabytes(engine, shape):
+    # Before: the detector scaled the 16 px side up to 736 (3 GB, seconds), then rapidocr's ResizeImgError (a plain
+    # Exception) escaped and ended the crawl step.
+    image = np.full((*shape, 3), 255, np.uint8)
+    image[::40, :] = 0
+    try:
+        lines = engine.read(image, region=(0, 0, shape[1], shape[0]))
+    except ocr.OcrFailed as error:
+        assert "\n" not in str(error) and str(error).startswith("OCR failed")
+    else:
+        assert isinstance(lines, list)
+    detector = engine._engine._load_det_model()
+    assert detector.limit_type == "min" or detector.limit_side_len <= ocr.MAX_DET_SIDE
+    assert not (detector.limit_type == "min" and max(shape) * detector.limit_side_len / min(shape) > ocr.MAX_DET_SIDE)
+
+
+def test_an_engine_failure_on_one_picture_is_ocr_failed(engine, monkeypatch):
+    class ResizeImgError(Exception):  # what rapidocr raises: not a ValueError or RuntimeError
+        pass
+
+    def fail(*args, **kwargs):
+        raise ResizeImgError("cannot resize")
+
+    monkeypatch.setattr(engine, "_detect_and_read", fail)
+    monkeypatch.setattr(engine, "_recognize_box", fail)
+    screen = app_screen().image.copy()
+    screen[0, 0] = (1, 2, 3)  # not cached
+    with pytest.raises(ocr.OcrFailed, match="ResizeImgError cannot resize"):
+        engine.read(screen)
+    with pytest.raises(ocr.OcrFailed):
+        engine.recognize(screen, (0, 0, 200, 100))
