@@ -2,14 +2,16 @@
 vision shapes with no structure around them (no card node, no dialog window, no resource-id).
 
 What real ad pop-ups carry (measured on shared/reference/real/img: AidUI interstitials, Chinese pop-ups):
-- a call to action that is a whole line of its own: "INSTALL", "Download", "立即下载" (strong: the ad wants an app
-  installed), or "Learn more", "查看详情" (soft: ordinary dialogs have such links too);
+- a call to action that is a whole line of its own: "INSTALL", "立即下载" (strong: the ad wants an app installed),
+  a bare "Download" / "下载" (plain: also the label under an icon of a photo viewer, a video page or a share sheet,
+  each with an X of its own), or "Learn more", "查看详情" (soft: ordinary dialogs have such links too);
 - a badge: "Ad", "广告", "Sponsored";
 - a way out: a small X in a top corner of the screen (full-screen interstitial), on a corner of the dimmed card or
   just below it (the round X under a Chinese pop-up), or a dismiss line ("No thanks", "Skip ad", "关闭广告").
-The cues combine so that one alone never makes an ad: a strong call to action needs a way out; a soft one needs a
-badge too; with no way out at all, a badge and a call to action must span the screen (an interstitial, not a
-banner row in a list); a dimmed card with an X at its edge needs an ad word. Vocabulary: crawler/lexicon/ads.yaml
+The cues combine so that one alone never makes an ad: a strong call to action needs a way out; a plain one needs a
+written way out ("No thanks": a viewer's X is no ad's) or a badge; a soft one needs a badge too; with no way out at
+all, a badge and a call to action must span the screen (an interstitial, not a banner row in a list); a dimmed card
+with an X at its edge needs an ad word (a bare "Download" is not one). Vocabulary: crawler/lexicon/ads.yaml
 (pixel_ads).
 """
 
@@ -37,6 +39,7 @@ _EDGE_SYMBOLS = re.compile(r"^[\W_]+|[\W_]+$")  # "INSTALL NOW →", "▶ Play n
 @dataclass(frozen=True)
 class PixelAdLexicon:
     install_cta: PhraseSet
+    plain_cta: PhraseSet
     soft_cta: PhraseSet
     badges: PhraseSet
     dismiss: PhraseSet
@@ -129,17 +132,22 @@ def detect(ctx: Context) -> Scene | None:
         return None
     lex = pixel_ad_lexicon()
     strong = _first(ctx, cues.lines, lex.install_cta)
+    plain = _first(ctx, cues.lines, lex.plain_cta)
     soft = _first(ctx, cues.lines, lex.soft_cta)
     badge = _first(ctx, cues.lines, lex.badges)
     exit_ = _way_out(ctx, cues, lex)
-    cta = strong or soft
-    if exit_ is not None and (strong is not None or (soft is not None and badge is not None)):
+    cta = strong or plain or soft
+    written_exit = exit_ is not None and exit_.cls != CROSS_CLASS and lex.dismiss.matches(_bare(ctx, exit_))
+    if exit_ is not None and (strong is not None or (plain is not None and (written_exit or badge is not None))
+                              or (soft is not None and badge is not None)):
         return _scene(ctx, exit_, cta, cues.card, confidence=0.75)
     if exit_ is not None and exit_.cls == CROSS_CLASS and cues.card is not None and _at_card_edge(cues.card,
                                                                                                     exit_.bounds):
-        # A dimmed card with an X at its edge: an ad when the card says so ("领取", "红包", "广告", "install").
+        # A dimmed card with an X at its edge: an ad when the card says so ("领取", "红包", "广告", "install"); a
+        # bare "Download" is a share sheet's target as well.
         ad_words = ad_lexicon().ad_cues
-        words = next((w for w in cues.lines if ad_words.search(ctx.own_form(w))), None)
+        words = next((w for w in cues.lines if ad_words.search(ctx.own_form(w))
+                      and not lex.plain_cta.matches(_bare(ctx, w))), None)
         if words is not None or badge is not None:
             return _scene(ctx, exit_, cta, cues.card, confidence=0.7)
     if cta is not None and badge is not None and _spans_screen(ctx, badge, cta):

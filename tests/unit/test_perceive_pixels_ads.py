@@ -1,7 +1,9 @@
 """Ads recognised from pixels alone (no hierarchy), on screens drawn here with real fonts and read by the real OCR
 engine: a full-screen interstitial is closed by its drawn X (found by vision, the tap lands on the X's box) or by its
 "No thanks" line; a dimmed pop-up card by the round X below it; a banner row in a list with an "Ad" badge and an
-"INSTALL" button is no pop-up, and neither is a login page with an X in its corner."""
+"INSTALL" button is no pop-up, and neither are screens with an X of their own: a login page, a photo viewer and a
+video page whose icon rows say "下载" / "Download", a share sheet with a "Download" target, an onboarding page with
+"Skip"."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from PIL import Image, ImageDraw
 from crawler.perceive import perceive, vision
 from crawler.perceive.ocr import OcrEngine
 from crawler.screen import Hierarchy
-from tests.unit.test_vision import H, W, _bgr, _centered, _font, ad_card_cross, png_bytes
+from tests.unit.test_vision import H, W, _bgr, _centered, _dim, _font, ad_card_cross, draw_app_screen, png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +97,79 @@ def login_page() -> Image.Image:
     return image
 
 
+def photo_viewer():
+    """A photo viewer (zh): black, the photo, an X in the top-left corner, a bottom bar 下载 / 分享 / 编辑."""
+    image = Image.new("RGB", (W, H), (0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.text((24, 8), "10:42", fill=(255, 255, 255), font=_font(26))
+    draw_cross(draw, 60, 110, arm=16, ring=False)
+    _centered(draw, 92, "3/12", _font(34), (255, 255, 255), 0, W)
+    for y in range(420, 1100):
+        draw.line((0, y, W, y), fill=(40 + (y - 420) // 6, 110, 160))
+    draw.ellipse((200, 560, 520, 880), fill=(240, 200, 80))
+    for i, label in enumerate(["下载", "分享", "编辑", "删除"]):
+        cx = 90 + i * 180
+        draw.rounded_rectangle((cx - 24, 1400, cx + 24, 1448), radius=8, outline=(255, 255, 255), width=4)
+        _centered(draw, 1466, label, _font(28), (255, 255, 255), cx - 80, cx + 80)
+    return image
+
+
+def video_player():
+    """A video page: the video on top with an X in its top-left corner, title, and a row Like / Share / Download."""
+    image = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, W, 460), fill=(10, 10, 10))
+    draw.text((24, 8), "10:42", fill=(255, 255, 255), font=_font(26))
+    draw_cross(draw, 56, 100, arm=16, ring=False)
+    draw.polygon([(320, 190), (320, 290), (410, 240)], fill=(255, 255, 255))
+    draw.text((32, 500), "Episode 3: The long road home", fill=(20, 20, 20), font=_font(38, bold=True))
+    draw.text((32, 560), "1.2M views · 2 days ago", fill=(100, 100, 100), font=_font(28))
+    for i, label in enumerate(["Like", "Share", "Download", "Save"]):
+        cx = 90 + i * 180
+        draw.ellipse((cx - 26, 640, cx + 26, 692), outline=(60, 60, 60), width=4)
+        _centered(draw, 706, label, _font(26), (60, 60, 60), cx - 90, cx + 90)
+    for i in range(4):
+        top = 820 + i * 190
+        draw.rectangle((32, top, 300, top + 150), fill=(180, 190, 200))
+        draw.text((330, top + 20), f"Up next: part {i + 4}", fill=(30, 30, 30), font=_font(30))
+    return image
+
+
+def share_sheet():
+    """A share sheet over the dimmed app: title, an X at its top-right corner, targets WeChat / Moments / Copy link /
+    Download."""
+    image = _dim(draw_app_screen(), 0.5)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 980, W, H + 40), radius=36, fill=(255, 255, 255))
+    draw.text((40, 1030), "Share to", fill=(20, 20, 20), font=_font(36, bold=True))
+    draw.line((W - 80, 1030, W - 44, 1066), fill=(90, 90, 90), width=5)
+    draw.line((W - 80, 1066, W - 44, 1030), fill=(90, 90, 90), width=5)
+    for i, label in enumerate(["WeChat", "Moments", "Copy link", "Download"]):
+        cx = 100 + i * 175
+        draw.ellipse((cx - 50, 1140, cx + 50, 1240), fill=(7 + i * 40, 193, 96))
+        _centered(draw, 1262, label, _font(26), (60, 60, 60), cx - 85, cx + 85)
+    draw.rectangle((0, H - 130, W, H), fill=(245, 245, 245))
+    _centered(draw, H - 100, "Cancel", _font(34), (30, 30, 30), 0, W)
+    return image
+
+
+def onboarding(zh=False):
+    """An onboarding carousel page: Skip / 跳过 at the top right, a picture, a title, dots, Next / 立即体验."""
+    image = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.text((24, 8), "10:42", fill=(30, 30, 30), font=_font(26))
+    draw.text((W - 130, 80), "跳过" if zh else "Skip", fill=(120, 120, 120), font=_font(32))
+    draw.ellipse((160, 300, 560, 700), fill=(255, 205, 210))
+    _centered(draw, 800, "记录每一次奔跑" if zh else "Track every run", _font(44, bold=True), (20, 20, 20), 0, W)
+    _centered(draw, 880, "配速、心率与路线一目了然" if zh else "Pace, heart rate and route at a glance",
+              _font(30), (110, 110, 110), 0, W)
+    for i in range(3):
+        draw.ellipse((320 + i * 30, 1000, 336 + i * 30, 1016), fill=(255, 87, 34) if i == 2 else (200, 200, 200))
+    draw.rounded_rectangle((80, 1340, W - 80, 1440), radius=50, fill=(255, 87, 34))
+    _centered(draw, 1366, "立即体验" if zh else "Get started", _font(38, bold=True), (255, 255, 255), 80, W - 80)
+    return image
+
+
 def test_interstitial_is_closed_by_its_corner_x_found_by_vision(engine):
     png, box = interstitial("x")
     scene = scene_of(png, engine)
@@ -131,3 +206,12 @@ def test_corner_x_without_an_ad_is_no_pop_up(engine):
     image = login_page()
     assert vision.close_crosses(_bgr(image))  # the X is seen ...
     assert scene_of(image, engine).kind == "app"  # ... and is not enough
+
+
+@pytest.mark.parametrize("draw", [photo_viewer, video_player, share_sheet, onboarding,
+                                  functools.partial(onboarding, zh=True)],
+                         ids=["photo_viewer", "video_player", "share_sheet", "onboarding", "onboarding_zh"])
+def test_screens_with_their_own_x_or_skip_are_no_ads(engine, draw):
+    # Before: an X (the viewer's, the sheet's) next to a bare "Download" / "下载" icon label was an ad pop-up.
+    scene = scene_of(draw(), engine)
+    assert scene.kind not in ("ad_popup", "splash_ad"), (scene.kind, scene.text)
