@@ -11,7 +11,7 @@ What real ad pop-ups carry (measured on shared/reference/real/img: AidUI interst
 The cues combine so that one alone never makes an ad: a strong call to action needs a way out; a plain one needs a
 written way out ("No thanks": a viewer's X is no ad's) or a badge; a soft one needs a badge too; with no way out at
 all, a badge and a call to action must span the screen (an interstitial, not a banner row in a list); a dimmed card
-with an X at its edge needs an ad word (a bare "Download" is not one). Vocabulary: crawler/lexicon/ads.yaml
+with an X at its edge needs an ad word (a bare "Download" or "Learn more" is not one). Vocabulary: crawler/lexicon/ads.yaml
 (pixel_ads).
 """
 
@@ -44,6 +44,7 @@ class PixelAdLexicon:
     badges: PhraseSet
     dismiss: PhraseSet
     close_marks: PhraseSet
+    not_ad_words: PhraseSet
 
 
 @functools.cache
@@ -143,11 +144,11 @@ def detect(ctx: Context) -> Scene | None:
         return _scene(ctx, exit_, cta, cues.card, confidence=0.75)
     if exit_ is not None and exit_.cls == CROSS_CLASS and cues.card is not None and _at_card_edge(cues.card,
                                                                                                     exit_.bounds):
-        # A dimmed card with an X at its edge: an ad when the card says so ("领取", "红包", "广告", "install"); a
-        # bare "Download" is a share sheet's target as well.
+        # A dimmed card with an X at its edge: an ad when the card says so ("领取", "红包", "广告", "install"); not
+        # when its only such line is one ordinary cards show too (a feature tour's "Learn more", a sheet's "Download").
         ad_words = ad_lexicon().ad_cues
         words = next((w for w in cues.lines if ad_words.search(ctx.own_form(w))
-                      and not lex.plain_cta.matches(_bare(ctx, w))), None)
+                      and not lex.not_ad_words.matches(_bare(ctx, w))), None)
         if words is not None or badge is not None:
             return _scene(ctx, exit_, cta, cues.card, confidence=0.7)
     if cta is not None and badge is not None and _spans_screen(ctx, badge, cta):

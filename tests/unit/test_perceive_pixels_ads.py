@@ -3,7 +3,7 @@ engine: a full-screen interstitial is closed by its drawn X (found by vision, th
 "No thanks" line; a dimmed pop-up card by the round X below it; a banner row in a list with an "Ad" badge and an
 "INSTALL" button is no pop-up, and neither are screens with an X of their own: a login page, a photo viewer and a
 video page whose icon rows say "下载" / "Download", a share sheet with a "Download" target, an onboarding page with
-"Skip"."""
+"Skip", a feature announcement card with an X and "Learn more"."""
 
 from __future__ import annotations
 
@@ -170,6 +170,22 @@ def onboarding(zh=False):
     return image
 
 
+def whats_new(zh=False):
+    """A feature announcement over the dimmed app: a card with an X at its top-right corner and a Learn more button."""
+    image = _dim(draw_app_screen(), 0.5)
+    draw = ImageDraw.Draw(image)
+    x1, y1, x2, y2 = 80, 520, W - 80, 1100
+    draw.rounded_rectangle((x1, y1, x2, y2), radius=24, fill=(255, 255, 255))
+    draw.line((x2 - 64, y1 + 28, x2 - 32, y1 + 60), fill=(120, 120, 120), width=5)
+    draw.line((x2 - 64, y1 + 60, x2 - 32, y1 + 28), fill=(120, 120, 120), width=5)
+    _centered(draw, y1 + 110, "新功能：深色模式" if zh else "New: dark mode", _font(40, bold=True), (20, 20, 20), x1, x2)
+    _centered(draw, y1 + 200, "夜间阅读更护眼" if zh else "Easier on your eyes at night", _font(30), (100, 100, 100),
+              x1, x2)
+    draw.rounded_rectangle((x1 + 60, y2 - 150, x2 - 60, y2 - 60), radius=45, fill=(33, 150, 243))
+    _centered(draw, y2 - 126, "了解更多" if zh else "Learn more", _font(34, bold=True), (255, 255, 255), x1 + 60, x2 - 60)
+    return image
+
+
 def test_interstitial_is_closed_by_its_corner_x_found_by_vision(engine):
     png, box = interstitial("x")
     scene = scene_of(png, engine)
@@ -209,9 +225,11 @@ def test_corner_x_without_an_ad_is_no_pop_up(engine):
 
 
 @pytest.mark.parametrize("draw", [photo_viewer, video_player, share_sheet, onboarding,
-                                  functools.partial(onboarding, zh=True)],
-                         ids=["photo_viewer", "video_player", "share_sheet", "onboarding", "onboarding_zh"])
+                                  functools.partial(onboarding, zh=True), whats_new, functools.partial(whats_new, zh=True)],
+                         ids=["photo_viewer", "video_player", "share_sheet", "onboarding", "onboarding_zh", "whats_new",
+                              "whats_new_zh"])
 def test_screens_with_their_own_x_or_skip_are_no_ads(engine, draw):
-    # Before: an X (the viewer's, the sheet's) next to a bare "Download" / "下载" icon label was an ad pop-up.
+    # Before: an X (the viewer's, the sheet's) next to a bare "Download" / "下载" icon label was an ad pop-up, and so
+    # was a dimmed card with an X and a "Learn more" button.
     scene = scene_of(draw(), engine)
     assert scene.kind not in ("ad_popup", "splash_ad"), (scene.kind, scene.text)
