@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import threading
 import unicodedata
@@ -31,6 +32,7 @@ import numpy as np
 from crawler.perceive import vision
 
 Bounds = tuple[int, int, int, int]
+log = logging.getLogger(__name__)
 
 # The files inside rapidocr-3.10.0's wheel (rapidocr/models/); the rec model carries its own character list.
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -263,18 +265,26 @@ class OcrEngine:
 
 def _give_sessions(engine: Any, paths: dict[str, Path]) -> None:
     """Hand rapidocr-3.10.0 onnxruntime sessions built for a shared 2-core machine (it uses a session found in its
-    Det/Rec config instead of building one): memory arena on, no spin-waiting threads."""
+    Det/Rec config instead of building one): memory arena on, no spin-waiting threads. When this onnxruntime refuses
+    an option, rapidocr builds its own sessions from the same bundled files (slower, same text)."""
     import onnxruntime
     from omegaconf import flag_override
 
-    for part, name in (("Det", "det"), ("Rec", "rec")):
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 4
-        options.enable_cpu_mem_arena = True
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(str(paths[name]), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+    sessions = {}
+    try:
+        for part, name in (("Det", "det"), ("Rec", "rec")):
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 4
+            options.enable_cpu_mem_arena = True
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            sessions[part] = onnxruntime.InferenceSession(str(paths[name]), sess_options=options,
+                                                          providers=["CPUExecutionProvider"])
+    except Exception as error:  # noqa: BLE001 - an option or provider this onnxruntime build does not support
+        log.info("OCR: onnxruntime refused the tuned session options (%s); using rapidocr's own sessions",
+                 str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+        return
+    for part, session in sessions.items():
         with flag_override(engine.cfg[part], "allow_objects", True):
             engine.cfg[part].session = session
 

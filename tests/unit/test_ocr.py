@@ -242,3 +242,17 @@ def test_an_engine_failure_on_one_picture_is_ocr_failed(engine, monkeypatch):
         engine.read(screen)
     with pytest.raises(ocr.OcrFailed):
         engine.recognize(screen, (0, 0, 200, 100))
+
+
+def test_an_onnxruntime_that_refuses_the_tuned_options_still_reads(monkeypatch):
+    import onnxruntime
+
+    class OldOptions(onnxruntime.SessionOptions):
+        def add_session_config_entry(self, key, value):
+            raise RuntimeError(f"unknown session config key {key}")
+
+    monkeypatch.setattr(onnxruntime, "SessionOptions", OldOptions)
+    engine = ocr.OcrEngine()
+    engine.load()  # before: OcrUnavailable, no OCR at all
+    assert engine._engine.cfg.Det.get("session") is None  # rapidocr built its own, from the bundled files
+    assert "拒绝" in texts(engine.read(permission_zh().image))
