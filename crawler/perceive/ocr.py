@@ -125,34 +125,39 @@ class OcrEngine:
         self.misses = 0
 
     def load(self) -> None:
-        """Load the models now (otherwise the first read does, ~1 s)."""
+        """Load the models now (otherwise the first read does, ~1 s). Other threads see the engine only once it is
+        complete: a half-built one (no sessions yet, or about to fail) would be run without the lock's guarantee."""
         if self._engine is not None:
             return
         with self._load_lock:
-            if self._engine is not None:
-                return
-            paths = model_paths()
-            try:
-                from rapidocr import RapidOCR
+            if self._engine is None:
+                self._engine = self._build()
 
-                self._engine = RapidOCR(params={
-                    "Global.log_level": "error",
-                    "Global.use_cls": False,
-                    "Global.max_side_len": self.max_side_len,
-                    "Global.text_score": self.text_score,
-                    "Det.model_path": str(paths["det"]),
-                    "Rec.model_path": str(paths["rec"]),
-                    "Cls.model_path": str(paths["cls"]),
-                })
-                _give_sessions(self._engine, paths)
-                # rapidocr builds its onnx sessions lazily; build them here so failures surface as OcrUnavailable.
-                self._engine._load_det_model()
-                self._engine._load_rec_model()
-            except Exception as error:  # noqa: BLE001 - any load failure (bad file, onnxruntime) means no OCR
-                self._engine = None
-                message = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise OcrUnavailable(f"OCR unavailable: rapidocr could not load {paths['det'].parent}: "
-                                     f"{message}") from None
+    def _build(self) -> Any:
+        """The loaded engine, or OcrUnavailable (one line). Engine adapters (crawler.perceive.ocr_engines) override
+        this, `_detect_and_read` and `_recognize_box`."""
+        paths = model_paths()
+        try:
+            from rapidocr import RapidOCR
+
+            engine = RapidOCR(params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,
+                "Global.max_side_len": self.max_side_len,
+                "Global.text_score": self.text_score,
+                "Det.model_path": str(paths["det"]),
+                "Rec.model_path": str(paths["rec"]),
+                "Cls.model_path": str(paths["cls"]),
+            })
+            _give_sessions(engine, paths)
+            # rapidocr builds its onnx sessions lazily; build them here so failures surface as OcrUnavailable.
+            engine._load_det_model()
+            engine._load_rec_model()
+        except Exception as error:  # noqa: BLE001 - any load failure (bad file, onnxruntime) means no OCR
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise OcrUnavailable(f"OCR unavailable: rapidocr could not load {paths['det'].parent}: "
+                                 f"{message}") from None
+        return engine
 
     def read(self, image: bytes | np.ndarray, region: Bounds | None = None) -> list[OcrLine]:
         """Text lines in the image (or only in region, which is faster), top-to-bottom then left-to-right."""
@@ -191,8 +196,7 @@ class OcrEngine:
 
     def _detect_and_read(self, img: np.ndarray, crop: np.ndarray, region: Bounds | None, ox: int,
                          oy: int) -> list[OcrLine]:
-        """Detect and recognise the lines of `crop` (at offset ox, oy of `img`); the caller holds the run lock.
-        Engine adapters (crawler.perceive.ocr_engines) override this and `_recognize_box`."""
+        """Detect and recognise the lines of `crop` (at offset ox, oy of `img`); the caller holds the run lock."""
         self._set_detection_scale(img.shape, crop.shape if region is not None else None)
         result = self._engine(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True)
         return self._lines(result, ox, oy, img.shape)
@@ -246,21 +250,23 @@ class OcrEngine:
                                                                                                    "scores", None)
         if boxes is None or texts is None or scores is None:
             return []
-        height, width = shape[:2]
-        lines = []
-        for box, text, score in zip(boxes, texts, scores, strict=False):
-            points = np.asarray(box, dtype=np.float32).reshape(-1, 2)
-            x1, y1 = points.min(axis=0)
-            x2, y2 = points.max(axis=0)
-            bounds = (max(0, int(x1) + ox), max(0, int(y1) + oy), min(width, int(np.ceil(x2)) + ox),
-                      min(height, int(np.ceil(y2)) + oy))
-            if text.strip():
-                lines.append(OcrLine(text[:MAX_TEXT], bounds, round(float(score), 4)))
-        return lines
+        return [line_in_screen(box, text, score, ox, oy, shape)
+                for box, text, score in zip(boxes, texts, scores, strict=False) if str(text).strip()]
 
     def clear_cache(self) -> None:
         with self._run_lock:
             self._cache.clear()
+
+
+def line_in_screen(box: Any, text: Any, score: Any, ox: int, oy: int, shape: tuple[int, ...]) -> OcrLine:
+    """An engine's text box (its corner points in a crop at ox, oy) as a bounded line in screen pixels."""
+    height, width = shape[:2]
+    points = np.asarray(box, dtype=np.float32).reshape(-1, 2)
+    x1, y1 = points.min(axis=0)
+    x2, y2 = points.max(axis=0)
+    bounds = (max(0, int(x1) + ox), max(0, int(y1) + oy), min(width, int(np.ceil(x2)) + ox),
+              min(height, int(np.ceil(y2)) + oy))
+    return OcrLine(str(text)[:MAX_TEXT], bounds, round(float(score), 4))
 
 
 def _give_sessions(engine: Any, paths: dict[str, Path]) -> None:

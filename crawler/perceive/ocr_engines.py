@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from crawler.perceive.ocr import MAX_TEXT, Bounds, OcrEngine, OcrLine, OcrUnavailable
+from crawler.perceive.ocr import Bounds, OcrEngine, OcrLine, OcrUnavailable, line_in_screen
 
 ENGINE_ENV = "NAYSAYER_OCR_ENGINE"
 MODEL_DIR_ENV = "NAYSAYER_OCR_MODEL_DIR"
@@ -51,46 +51,30 @@ class PaddleOcrEngine(OcrEngine):
         self.model_dir = check_paddle(model_dir)
         self._api = 3
 
-    def load(self) -> None:
-        if self._engine is not None:
-            return
-        with self._load_lock:
-            if self._engine is not None:
-                return
-            try:
-                module = importlib.import_module("paddleocr")
-            except Exception as error:  # noqa: BLE001 - ImportError, or paddle failing underneath
-                raise OcrUnavailable(f"OCR engine 'paddleocr' cannot be imported ({type(error).__name__}: "
-                                     f"{str(error)[:160]}); install it with pip install 'naysayer[paddle]'") from None
-            det, rec = (str(self.model_dir / name) for name in PADDLE_FOLDERS)
-            version = str(getattr(module, "__version__", "3"))
-            self._api = 2 if version.startswith("2.") else 3
-            try:
-                if self._api == 2:
-                    self._engine = module.PaddleOCR(det_model_dir=det, rec_model_dir=rec, use_angle_cls=False,
-                                                    show_log=False)
-                else:
-                    self._engine = module.PaddleOCR(text_detection_model_dir=det, text_recognition_model_dir=rec,
-                                                    use_doc_orientation_classify=False, use_doc_unwarping=False,
-                                                    use_textline_orientation=False)
-            except Exception as error:  # noqa: BLE001 - a bad model folder or a paddle runtime problem
-                self._engine = None
-                raise OcrUnavailable(f"OCR engine 'paddleocr' could not load {self.model_dir}: "
-                                     f"{_first_line(error)}") from None
+    def _build(self) -> Any:
+        try:
+            module = importlib.import_module("paddleocr")
+        except Exception as error:  # noqa: BLE001 - ImportError, or paddle failing underneath
+            raise OcrUnavailable(f"OCR engine 'paddleocr' cannot be imported ({type(error).__name__}: "
+                                 f"{str(error)[:160]}); install it with pip install 'naysayer[paddle]'") from None
+        det, rec = (str(self.model_dir / name) for name in PADDLE_FOLDERS)
+        version = str(getattr(module, "__version__", "3"))
+        self._api = 2 if version.startswith("2.") else 3
+        try:
+            if self._api == 2:
+                return module.PaddleOCR(det_model_dir=det, rec_model_dir=rec, use_angle_cls=False, show_log=False)
+            return module.PaddleOCR(text_detection_model_dir=det, text_recognition_model_dir=rec,
+                                    use_doc_orientation_classify=False, use_doc_unwarping=False,
+                                    use_textline_orientation=False)
+        except Exception as error:  # noqa: BLE001 - a bad model folder or a paddle runtime problem
+            raise OcrUnavailable(f"OCR engine 'paddleocr' could not load {self.model_dir}: "
+                                 f"{_first_line(error)}") from None
 
     def _detect_and_read(self, img: np.ndarray, crop: np.ndarray, region: Bounds | None, ox: int,
                          oy: int) -> list[OcrLine]:
-        height, width = img.shape[:2]
-        lines = []
-        for box, text, score in self._predict(np.ascontiguousarray(crop)):
-            points = np.asarray(box, dtype=np.float32).reshape(-1, 2)
-            x1, y1 = points.min(axis=0)
-            x2, y2 = points.max(axis=0)
-            bounds = (max(0, int(x1) + ox), max(0, int(y1) + oy), min(width, int(np.ceil(x2)) + ox),
-                      min(height, int(np.ceil(y2)) + oy))
-            if str(text).strip() and float(score) >= self.text_score:
-                lines.append(OcrLine(str(text)[:MAX_TEXT], bounds, round(float(score), 4)))
-        return lines
+        return [line_in_screen(box, text, score, ox, oy, img.shape)
+                for box, text, score in self._predict(np.ascontiguousarray(crop))
+                if str(text).strip() and float(score) >= self.text_score]
 
     def _recognize_box(self, crop: np.ndarray) -> tuple[str, float] | None:
         found = self._predict(crop)

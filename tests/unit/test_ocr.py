@@ -256,3 +256,19 @@ def test_an_onnxruntime_that_refuses_the_tuned_options_still_reads(monkeypatch):
     engine.load()  # before: OcrUnavailable, no OCR at all
     assert engine._engine.cfg.Det.get("session") is None  # rapidocr built its own, from the bundled files
     assert "拒绝" in texts(engine.read(permission_zh().image))
+
+
+def test_other_threads_see_the_engine_only_once_it_is_complete(monkeypatch):
+    engine = ocr.OcrEngine()
+    seen_while_building = []
+    give = ocr._give_sessions
+
+    def watched(rapid, paths):
+        seen_while_building.append(engine._engine)  # what a reader in another thread would take and run
+        give(rapid, paths)
+
+    monkeypatch.setattr(ocr, "_give_sessions", watched)
+    engine.load()
+    # Before: the engine was published before its sessions were given and its models built (and reset to None on a
+    # failure), so a concurrent read ran a half-built engine, or called None.
+    assert seen_while_building == [None] and engine._engine is not None
