@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,18 @@ def generate_keypair(path: Path) -> KeyPair:
 def _read_key_file(path: Path, what: str) -> bytes:
     path = Path(path)
     try:
-        if path.stat().st_size > KEY_FILE_LIMIT:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise KeyFileError(f"{path}: is a directory, not a key file")
+        if not stat.S_ISREG(mode):  # a FIFO would block forever, /dev/zero would never end
+            raise KeyFileError(f"{path}: not a regular file, so not a key file")
+        with path.open("rb") as handle:
+            data = handle.read(KEY_FILE_LIMIT + 1)  # bounded even if the file grew since stat
+        if len(data) > KEY_FILE_LIMIT:
             raise KeyFileError(f"{path}: not an {ALGORITHM} {what} key (file too large)")
-        return path.read_bytes()
+        return data
     except FileNotFoundError:
         raise KeyFileError(f"{path}: no such key file") from None
-    except IsADirectoryError:
-        raise KeyFileError(f"{path}: is a directory, not a key file") from None
     except PermissionError:
         raise KeyFileError(f"{path}: cannot read the key file (permission denied)") from None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -59,3 +61,12 @@ def test_wrong_keys_are_one_line_errors_naming_the_file(tmp_path):
         signing.load_private_key(ec_key)
     with pytest.raises(KeyFileError, match="is a directory"):
         signing.load_public_key(tmp_path)
+
+
+def test_a_fifo_or_device_given_as_a_key_is_refused_without_reading_it(tmp_path):
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)  # reading it would block forever: nobody writes to it
+    with pytest.raises(KeyFileError, match="key.fifo: not a regular file"):
+        signing.load_private_key(fifo)
+    with pytest.raises(KeyFileError, match="/dev/zero: not a regular file"):  # reading it would never end
+        signing.load_public_key(Path("/dev/zero"))
