@@ -34,6 +34,7 @@ from crawler.store import BLOB_FIELDS, GENESIS, RunStore, canonical, step_hash
 from crawler.trace import Step
 from crawler.version import TOOL
 from reports import signing
+from reports.run_paths import inside_run
 
 FORMAT = "naysayer-evidence-bundle"
 FORMAT_VERSION = 1
@@ -251,8 +252,11 @@ def _choose_findings(store: RunStore, finding_id: str | None) -> list[dict[str, 
     return chosen
 
 
-def _output_path(output: Path) -> Path:
+def _output_path(output: Path, run_dir: Path) -> Path:
     output = Path(output)
+    if inside_run(output, run_dir):
+        raise ExportError(f"{output}: is inside the run {run_dir}; a run is evidence and is never written to "
+                          "(write the bundle elsewhere)")
     if output.is_dir():
         raise ExportError(f"{output}: is a directory; -o names the bundle file (e.g. evidence.zip)")
     if not output.parent.is_dir():
@@ -263,7 +267,7 @@ def _output_path(output: Path) -> Path:
 def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None, sign_key: Path | None = None,
                   lang: str = "zh-CN") -> ExportResult:
     """Pack a run (or one finding's slice of it) into `output`. Raises ExportError, KeyFileError, NotARun."""
-    output = _output_path(output)
+    output = _output_path(output, run_dir)
     key = signing.load_private_key(Path(sign_key)) if sign_key is not None else None  # bad key: fail before work
     with RunStore.open(Path(run_dir)) as store:
         findings = _choose_findings(store, finding_id)

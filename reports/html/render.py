@@ -17,6 +17,7 @@ from reports.html.gather import MAX_SHOTS, ReportError, gather_index_row, gather
 from reports.html.lab_rows import is_lab, lab_jobs
 from reports.html.strings import Strings, default_language
 from reports.html.view import IndexRow
+from reports.run_paths import inside_run
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
@@ -36,7 +37,10 @@ def render_run_report(run_dir: Path, lang: str = "zh-CN", apk: Path | None = Non
 
 
 def write_run_report(run_dir: Path, out: Path, lang: str = "zh-CN", apk: Path | None = None) -> Path:
-    """Render and write atomically (a reader never sees half a page); returns `out`."""
+    """Render and write atomically (a reader never sees half a page); returns `out`. Never inside the run."""
+    if inside_run(out, run_dir):
+        raise ReportError(f"{out}: is inside the run {run_dir}; a run is evidence and is never written to "
+                          "(write the report elsewhere)")
     return _write(Path(out), render_run_report(run_dir, lang, apk))
 
 
@@ -85,6 +89,10 @@ def write_index(paths: list[Path], out: Path, lang: str = "zh-CN", with_reports:
     out = Path(out)
     runs = [run for path in map(Path, paths)
             for run in ([r for _, r in lab_jobs(path) if r] if is_lab(path) else expand_runs([path]))]
+    inside = next((run for run in runs if inside_run(out, run)), None)
+    if inside is not None:
+        raise ReportError(f"{out}: is inside the run {inside}; a run is evidence and is never written to "
+                          "(write the index elsewhere)")
     links: dict[Path, str] = {}
     if with_reports:
         folder = out.parent / f"{out.stem}-runs"

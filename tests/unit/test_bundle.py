@@ -368,6 +368,17 @@ def test_bad_input_is_one_line_each(run, key, signed, tmp_path):
         verify_bundle(signed, tmp_path / "absent.pub")
 
 
+def test_export_never_writes_into_the_run(tmp_path):
+    run = record(tmp_path)
+    trace = (run / "trace.sqlite").read_bytes()
+    for target in (run / "trace.sqlite", run / "evidence.zip"):
+        with pytest.raises(ExportError, match=f"{target}: is inside the run"):
+            export_bundle(run, target)
+        with pytest.raises(ExportError, match="is inside the run"):
+            export_bundle(run / "trace.sqlite", target)  # the run named by its database
+    assert (run / "trace.sqlite").read_bytes() == trace and not (run / "evidence.zip").exists()
+
+
 def test_a_tampered_run_is_not_exported(tmp_path):
     run = record(tmp_path / "runs")
     with sqlite3.connect(run / "trace.sqlite") as db:

@@ -156,6 +156,18 @@ def test_cli_writes_the_report_and_a_missing_run_is_one_line(tmp_path, hostile_r
     assert missing.stderr.strip().splitlines() == [f"naysayer: {tmp_path / 'no-such-run'}: no such run directory"]
 
 
+def test_report_and_index_are_never_written_into_the_run(tmp_path):
+    run = make_run(tmp_path)
+    trace = (run / "trace.sqlite").read_bytes()
+    done = naysayer("report", str(run), "-o", str(run / "trace.sqlite"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"naysayer: {run / 'trace.sqlite'}: is inside the run {run}; a run is evidence "
+                                   "and is never written to (write the report elsewhere)")
+    with pytest.raises(ReportError, match="is inside the run"):
+        write_index([run], run / "index.html")
+    assert (run / "trace.sqlite").read_bytes() == trace and not (run / "index.html").exists()
+
+
 def test_index_lists_runs_links_their_reports_and_survives_a_bad_one(tmp_path):
     runs = tmp_path / "night"
     make_run(runs, label=HOSTILE_LABEL, run_id="a-hostile")
