@@ -1,9 +1,11 @@
 """Evidence bundle verification: read an untrusted zip safely and say exactly what does not hold.
 
-Nothing is ever extracted to disk. Before a member is read, its entry is checked: no absolute path, drive letter,
-backslash, `..`, empty or `.` component, control character or directory entry; a regular file (no symbolic link or
-device, from the zip's unix mode bits); not encrypted; stored or deflated only; not a duplicate name; within the size
-limits (each member, the total) and below the compression-ratio limit (zip bombs). A refused member is never read.
+Nothing is ever extracted to disk. The zip's layout must leave no byte outside its members (a zip put in front of
+the bundle is what a streaming unzipper would show). Before a member is read, its entry is checked: no absolute
+path, drive letter, backslash, `..`, empty or `.` component, control character or directory entry; a regular file
+(no symbolic link or device, from the zip's unix mode bits); not encrypted; stored or deflated only; not a duplicate
+name; within the size limits (each member, the total) and below the compression-ratio limit (zip bombs).
+A refused member is never read.
 
 Then: every member's sha256 and size against the manifest (also: members missing, members not listed); blobs against
 their own names (content-addressed); the trace's hash chain recomputed (a whole trace from genesis to the manifest's
@@ -17,6 +19,7 @@ import hashlib
 import json
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -34,6 +37,8 @@ KEPT_IN_MEMORY = (MANIFEST, SIGNATURE, TRACE, CHAIN, FINDINGS)  # parsed; every 
 PROBLEMS_SHOWN = 200  # a bundle with thousands of problems is simply broken
 NAME_SHOWN = 120  # characters of a hostile member name shown in a message
 READ_CHUNK = 1 << 20
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local record, up to its name
+END_RECORD_SIZE = 22  # the end of central directory record without a comment
 MB = 1 << 20
 
 
@@ -163,6 +168,34 @@ def safe_entries(archive: zipfile.ZipFile, report: BundleReport, limits: Limits)
         report.fail(f"bundle: {total} bytes uncompressed refused (limit {limits.total_bytes})")
         return {}
     return safe
+
+
+def layout_problem(archive: zipfile.ZipFile, file_size: int) -> str:
+    """Why the zip holds bytes no check covers, or ''. Member records must follow each other from the first byte,
+    the central directory right after the last one, and the end record end the file (no comment): bytes before,
+    between or after would be read by a streaming unzipper (which reads local records from the start, where a
+    prepended zip puts its own findings.json and report.html) but never by this check, which reads the central
+    directory."""
+    position = 0
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != position:
+            return f"bytes at {position} that belong to no member (prepended, hidden or overlapping data) refused"
+        archive.fp.seek(position)
+        header = archive.fp.read(LOCAL_HEADER.size)
+        if len(header) < LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            return f"no member record at {position} where the central directory puts one"
+        name_length, extra_length = LOCAL_HEADER.unpack(header)[-2:]
+        position += LOCAL_HEADER.size + name_length + extra_length + info.compress_size
+        if info.flag_bits & 0x08:  # a data descriptor follows, with or without its signature
+            archive.fp.seek(position)
+            position += 16 if archive.fp.read(4) == b"PK\x07\x08" else 12
+    if archive.start_dir != position:
+        return f"bytes at {position} between the last member and the central directory refused"
+    archive.fp.seek(max(0, file_size - END_RECORD_SIZE))
+    end = archive.fp.read(END_RECORD_SIZE)
+    if end[:4] != b"PK\x05\x06" or end[-2:] != b"\x00\x00":
+        return "bytes after the zip's end record (or an archive comment) refused"
+    return ""
 
 
 @dataclass
@@ -416,6 +449,9 @@ def verify_bundle(path: Path, pub_key: Path | None = None, limits: Limits | None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise BundleError(f"{path}: not an evidence bundle (not a zip file, or damaged beyond reading)") from None
     with archive:
+        layout = layout_problem(archive, path.stat().st_size)
+        if layout:
+            report.fail(f"bundle: {layout}")
         entries = safe_entries(archive, report, limits)
         refused = {info.filename for info in archive.infolist()} - set(entries)
         read: dict[str, ReadMember] = {}

@@ -332,6 +332,31 @@ def test_oversized_members_and_zip_bombs_are_refused_unread(signed, tmp_path):
     assert report.size < (20 << 20)  # never inflated
 
 
+def test_bytes_outside_the_members_are_refused_even_when_every_member_verifies(signed, key, tmp_path):
+    """A streaming unzipper reads local records from the first byte: a zip put in front of a signed bundle shows its
+    own findings.json there, while the central directory (what verify reads) still points at the signed members."""
+    import io
+
+    decoy = io.BytesIO()
+    with zipfile.ZipFile(decoy, "w") as z:
+        z.writestr("findings.json", b"[]\n")
+    local_records = decoy.getvalue()[: decoy.getvalue().find(b"PK\x01\x02")]
+    prepended = tmp_path / "prepended.zip"
+    prepended.write_bytes(local_records + signed.read_bytes())
+    appended = tmp_path / "appended.zip"
+    appended.write_bytes(signed.read_bytes() + b"hidden")
+    assert verify_bundle(prepended, key.public_path).problems == [
+        "bundle: bytes at 0 that belong to no member (prepended, hidden or overlapping data) refused"]
+    assert verify_bundle(appended, key.public_path).problems == [
+        "bundle: bytes after the zip's end record (or an archive comment) refused"]
+    commented = rewrite(signed, tmp_path / "commented.zip")
+    with zipfile.ZipFile(commented, "a") as z:
+        z.comment = b"not covered by the signature"
+    assert verify_bundle(commented, key.public_path).problems == [
+        "bundle: bytes after the zip's end record (or an archive comment) refused"]
+    assert verify_bundle(rewrite(signed, tmp_path / "repacked.zip"), key.public_path).ok  # a plain repack is fine
+
+
 def test_duplicate_names_are_refused(signed, tmp_path):
     report = verify_bundle(rewrite(signed, tmp_path / "dup.zip", add=(("findings.json", b"[]"),)))
     assert "findings.json: duplicate member refused (2 entries with this name)" in report.problems
