@@ -12,9 +12,10 @@ LANGUAGES = ("zh-CN", "en")
 
 def cmd_report(args) -> int:
     from reports.html import write_run_report
+    from reports.run_paths import run_directory
 
     # by default beside where the user is, never inside the run: a run directory is evidence and stays as recorded
-    target = Path(args.output) if args.output else Path(f"{Path(args.run).resolve().name}.html")
+    target = Path(args.output) if args.output else Path(f"{run_directory(Path(args.run)).name}.html")
     write_run_report(Path(args.run), target, lang=args.lang, apk=Path(args.apk) if args.apk else None)
     console.print(f"wrote {target}", markup=False)
     out.print(str(target), markup=False, soft_wrap=True)

@@ -168,6 +168,15 @@ def test_report_and_index_are_never_written_into_the_run(tmp_path):
     assert (run / "trace.sqlite").read_bytes() == trace and not (run / "index.html").exists()
 
 
+def test_report_of_a_run_named_by_its_database_is_named_after_the_run(tmp_path, monkeypatch):
+    from crawler.cli import main
+
+    run = make_run(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(run / "trace.sqlite")]) == 0
+    assert (tmp_path / f"{run.name}.html").is_file() and not (tmp_path / "trace.sqlite.html").exists()
+
+
 def test_index_lists_runs_links_their_reports_and_survives_a_bad_one(tmp_path):
     runs = tmp_path / "night"
     make_run(runs, label=HOSTILE_LABEL, run_id="a-hostile")
