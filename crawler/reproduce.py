@@ -58,6 +58,10 @@ class CannotPlan(Exception):
     """The run's trace does not show a way from a cold start to the finding."""
 
 
+class BadOutput(Exception):
+    """--out is not a folder the new runs can go in."""
+
+
 # -- rules (reproduce.yaml) ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class KindRule:
@@ -415,7 +419,8 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
               adb_port: int | None = None, ocr: bool = True, thresholds=None, device=None,
               on_attempt: Callable[[AttemptResult], None] | None = None) -> ReproductionReport:
     """Replay the way to `finding_id` of `run` on `serial`, `runs` times, each a new run linked to the original.
-    User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, DeviceError) raise before any run is created."""
+    User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, BadOutput, DeviceError) raise before any run is
+    created."""
     from crawler.crawl import derive_findings
     from crawler.device import AndroidDevice, adb_client
     from crawler.session import preflight
@@ -425,6 +430,7 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
     run = Path(run)
     trace, finding = load_finding(run, finding_id)
     plan = plan_reproduction(trace, finding)
+    out = _output_folder(Path(out) if out is not None else run.resolve().parent)
     device = device or AndroidDevice(serial, adb_client(adb_port))
     preflight(device, plan.package)
     engine = None
@@ -432,8 +438,6 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
         from crawler.perceive.ocr import default_engine
 
         engine = default_engine()
-    out = Path(out) if out is not None else run.resolve().parent
-    out.mkdir(parents=True, exist_ok=True)
     report = ReproductionReport(run, finding, plan)
     # every wait is a step: allow one per poll over the whole budget, besides the planned actions
     steps = int(plan.budget / plan.rules.poll) + 2 * len(plan.steps) + 50
@@ -458,3 +462,14 @@ def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Pa
         if on_attempt is not None:
             on_attempt(result)
     return report
+
+
+def _output_folder(out: Path) -> Path:
+    """The folder the new runs go in, made now: a wrong --out is one line before the device is touched."""
+    if out.exists() and not out.is_dir():
+        raise BadOutput(f"{out}: is a file; --out names the folder the new runs go in")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadOutput(f"{out}: cannot create the folder for the new runs ({exc.strerror})") from None
+    return out

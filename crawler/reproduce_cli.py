@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crawler.cli_common import UsageError, console, out, print_json, settings_from_args
 
-USER_ERRORS = {"NoFindings", "UnknownFinding", "CannotPlan"}
+USER_ERRORS = {"NoFindings", "UnknownFinding", "CannotPlan", "BadOutput"}
 
 
 def cmd_reproduce(args) -> int:

@@ -160,6 +160,20 @@ def test_a_run_without_findings_and_an_unknown_id_are_clear_errors(tmp_path):
         load_finding(tmp_path / "found", "nope-1")
 
 
+def test_an_out_that_is_a_file_is_one_line_before_any_device_is_touched(tmp_path, capsys):
+    from crawler.cli import main
+    from tests.unit.report_runs import make_run
+
+    run = make_run(tmp_path)
+    with RunStore.open(run) as store:
+        quit_id = next(f["id"] for f in store.findings() if f["kind"] == "quit_on_refusal")
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    assert main(["reproduce", str(run), quit_id, "--device", "no-such-device", "--out", str(not_a_folder)]) == 2
+    assert capsys.readouterr().err.strip() == (f"naysayer: {not_a_folder}: is a file; --out names the folder the new "
+                                               "runs go in")
+
+
 # -- the planned replay on given screens ------------------------------------------------------------------------
 def ctx(state: str, t: float, scene: Scene | None = None, widgets=()) -> Context:
     return Context("com.example.app", scene or Scene("app"), state, list(widgets), t, History())
