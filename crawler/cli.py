@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if type(exc).__name__ in USER_ERRORS or isinstance(exc, UsageError):
-            console.print(f"naysayer: {exc}", markup=False)
+            console.print("naysayer: " + " ".join(str(exc).split()), markup=False)  # one line, whatever it quotes
             return EXIT_USER_ERROR
         raise
 

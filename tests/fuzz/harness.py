@@ -30,7 +30,8 @@ written to stderr), refused (exit 1 with no traceback: a command's negative answ
 verify). Failures (FAILURES): crash (a traceback, an unexpected exception, another exit code, the worker killed by a
 signal), hang (over the case's `timeout`), over_memory (MemoryError under the address-space bound), bad_error (exit 2
 but stderr is not exactly one "naysayer: " line, or a call's user error with a multi-line message or stray stderr),
-unexpected (a fine outcome the case's `expect` set does not allow, e.g. a tampered bundle that verified).
+unexpected (a fine outcome the case's `expect` set does not allow, e.g. a tampered bundle that verified, or one
+of the case's `forbid` strings in its stdout, stderr or error: a leaked secret).
 
 Bounds: each worker runs under resource.setrlimit(RLIMIT_AS) = its address space after imports + `memory_mb`; each
 case under its own `timeout` (seconds; the worker is killed and replaced when a case overruns it). Workers take many
@@ -95,6 +96,7 @@ class Case:
     setup_args: tuple = ()
     timeout: float = 10.0
     expect: frozenset[str] | set[str] | None = None  # fine outcomes allowed; None = any of FINE
+    forbid: tuple[str, ...] = ()  # strings that must never appear in stdout, stderr or the error (a leaked secret)
 
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.call is None):
@@ -354,6 +356,10 @@ def _write_inputs(folder: Path, case: Case) -> None:
 
 
 def _judge(case: Case, result: Result) -> Result:
+    leaked = [word for word in case.forbid if word in result.stdout or word in result.stderr or word in result.detail]
+    if leaked:
+        result.outcome, result.detail = "unexpected", f"leaked {leaked[0]!r}: {result.detail}"
+        return result
     if TRACEBACK in result.stderr and result.outcome in FINE:
         result.outcome, result.detail = "crash", "a traceback on stderr"
     if result.outcome in FINE and case.expect is not None and result.outcome not in case.expect:
