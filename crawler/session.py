@@ -323,6 +323,7 @@ class Session:
         self._record("run_start", self.t0, {
             "device": info.to_json(),
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
+                    **({"version_name_truncated": True} if pkg.version_name_truncated else {}),
                     **(self.apk or ApkFacts("")).to_json()},
             "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
             "settings": self.settings.to_json(), **self.start_links,

@@ -7,7 +7,8 @@ add fields freely, never change the meaning of one (old runs are re-analysed wit
 kind            data fields
 --------------  ------------------------------------------------------------------------------------------------
 run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale, fingerprint}, app {package, version_name,
-                version_code, apk_sha256, label, signers [{scheme, subject, issuer, sha256, not_before, not_after}],
+                version_code, version_name_truncated (true only when the app's name was longer than 100 characters
+                and was cut), apk_sha256, label, signers [{scheme, subject, issuer, sha256, not_before, not_after}],
                 apk_problem, apk_source} (apk_source: "given" = the --apk the crawl installed, "installed" = pulled from
                 the device, where the app already was; label and signers: read from that APK; apk_sha256 "" and
                 apk_problem when it could not be read), tool {name, version}, strategy, seed,

@@ -34,6 +34,8 @@ TEXTLESS_MAX_WIDTH, TEXTLESS_MAX_HEIGHT = 0.45, 0.12  # share of the screen: a p
 TEXTLESS_PAD = 6  # px around a textless control's box, so text touching its edge is still detected
 STATUS_BAR_SHARE = 0.03  # the status bar's height when the hierarchy has no window for it (48 px of 1600)
 STRIP_SHARE = 0.16  # the top strip of a blind region where skip pills and close buttons sit (share of screen height)
+MIN_STRIP_HEIGHT = 32  # pixels: on a tiny screenshot the strip is at least a line of text high (or the whole region)
+MIN_READ_SIDE = 4  # pixels: a region narrower or lower than this holds no text (the OCR engine refuses it)
 
 Classify = Callable[[Context], Scene]
 
@@ -136,6 +138,11 @@ class _Reader:
             self.decode_error = str(error)
 
     def read(self, region: Bounds | None = None) -> list[Any]:
+        if region is not None and self.image is not None:
+            h, w = self.image.shape[:2]
+            x1, y1, x2, y2 = max(0, region[0]), max(0, region[1]), min(w, region[2]), min(h, region[3])
+            if x2 - x1 < MIN_READ_SIDE or y2 - y1 < MIN_READ_SIDE:
+                return []  # a sliver (a tiny screenshot's strip) or a region off the image: no text can be there
         self.reads += 1
         try:
             # The decoded array when there is one: the engine need not decode the PNG again for every crop.
@@ -265,7 +272,8 @@ def _strip_then_region(reader: _Reader, regions: list[Bounds], add_lines, root: 
     """No card: first the top strip of each blind region (a launch ad's skip pill is there, and is all a crawler
     needs from a launch ad), then, unless that already says what the screen is, the whole region."""
     screen_h = ctx.screen[3] - ctx.screen[1]
-    strips = [(r[0], r[1], r[2], min(r[3], r[1] + int(screen_h * STRIP_SHARE))) for r in regions]
+    strip_h = max(int(screen_h * STRIP_SHARE), MIN_STRIP_HEIGHT)
+    strips = [(r[0], r[1], r[2], min(r[3], r[1] + strip_h)) for r in regions]
     for strip in strips:
         add_lines(reader.read(strip), [strip])
     if classify is not None and root.children:

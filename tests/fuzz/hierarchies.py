@@ -122,7 +122,8 @@ def encoding_cases(bait: Path, *, cli: bool) -> list[Case]:
             expect = {"accepted"} if name == "valid" else {"clean_error"}
             if cli:
                 out.append(Case(f"xml-cli/{tag}/{name}", argv=["inspect", "--xml", "p.xml", "--no-ocr", "--json"],
-                                files={"p.xml": data}, expect=expect, forbid=(SECRET,), timeout=20))
+                                files={"p.xml": data}, expect=expect, forbid=(SECRET,), timeout=20,
+                                quiet=True))
             else:
                 out.append(Case(f"xml/{tag}/{name}", call=PARSE, args=(data,), expect=expect, forbid=(SECRET,)))
     return out
