@@ -48,6 +48,8 @@ bench: $(STAMP) $(FONT_STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/evidence.py
 	$(BIN)/python bench/lab.py
+	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) runs

@@ -209,7 +209,7 @@ _FLAGS = ("checkable", "checked", "clickable", "enabled", "focusable", "focused"
 
 def _widget(attrib, depth: int, parent: Widget | None) -> Widget:
     """A Widget from the attributes it needs, read one by one (`attrib` has at most MAX_ATTRIBUTES of them)."""
-    get = attrib.get
+    get = (attrib if type(attrib) is dict else dict(attrib)).get  # lxml's Mapping.get raises KeyError per miss: slow
     try:
         index = int((get("index") or "0")[:12])
     except ValueError:
@@ -321,6 +321,24 @@ def decode_xml(data: bytes) -> str:
     return text
 
 
+# A start tag with more than MAX_ATTRIBUTES attributes, found before libxml2 sees it (libxml2 and lxml would spend
+# seconds and ~50 bytes of memory per byte of input building 700,000 attributes of an 8 MB dump only to have them
+# refused). A tag cannot hold "<" and each attribute takes at least 5 characters, so only long stretches between two
+# "<" are looked at, and only those with enough "=" are parsed attribute by attribute (quoted values skipped whole:
+# an app's text full of '="' does not count).
+_LONG_TAG = re.compile("<[^<]{" + str(5 * MAX_ATTRIBUTES) + ",}")
+_MANY_ATTRIBUTES = re.compile(r"""<[^\s/>!?<]+(?:\s+[^\s=/><]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))"""
+                              "{" + str(MAX_ATTRIBUTES + 1) + "}")
+
+
+def _refuse_many_attributes(text: str) -> None:
+    if text.count("=") <= MAX_ATTRIBUTES:
+        return
+    for tag in _LONG_TAG.finditer(text):
+        if text.count("=", tag.start(), tag.end()) > MAX_ATTRIBUTES and _MANY_ATTRIBUTES.match(text, tag.start()):
+            raise BadHierarchy(f"a node has more than {MAX_ATTRIBUTES} attributes (uiautomator writes about 20)")
+
+
 class _Builder:
     """An lxml parser target: widgets straight from the start/end events, in one pass, with the bounds checked as
     each node opens (no tree of lxml elements is kept; a refused dump stops the parser at once)."""
@@ -332,6 +350,7 @@ class _Builder:
         self.root_tag: str | None = None
         self.stack: list[Widget | None] = []  # per open element: its widget, or None (not part of the view tree)
         self.children: list[int] = []  # per open element: how many child elements so far
+        self.elements = 0
 
     def start(self, tag, attrib) -> None:
         if len(attrib) > MAX_ATTRIBUTES:
@@ -345,6 +364,9 @@ class _Builder:
             if self.children[-1] > MAX_CHILDREN:
                 raise BadHierarchy(f"a node has more than {MAX_CHILDREN} children")
         self.children.append(0)
+        self.elements += 1
+        if self.elements > MAX_NODES + 1:  # every element counts (foreign ones too), the <hierarchy> root aside
+            raise BadHierarchy(f"hierarchy has more than {MAX_NODES} nodes")
         if self.root_tag is None:  # the root element
             self.root_tag = tag if isinstance(tag, str) else ""
             if tag == "hierarchy":
@@ -405,6 +427,7 @@ def parse_hierarchy(xml: str | bytes) -> Hierarchy:
         raise BadHierarchy("empty hierarchy")
     if _MARKUP_DECL.search(text):
         raise BadHierarchy("hierarchy declares a DOCTYPE or entities (refused)")
+    _refuse_many_attributes(text)
     body = _XML_DECL.sub("", text, count=1).encode("utf-8", "replace")  # lxml reads the UTF-8 we give it, nothing else
     builder = _Builder()
     try:

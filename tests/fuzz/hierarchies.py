@@ -2,7 +2,7 @@
 attribute counts, giant text, and the 8 MB shapes of bench/hostile.py.
 
     cases(bait, full=False)   -> fuzz cases (tests/fuzz/harness.py); `bait` is a folder made by make_bait()
-    shapes(size)              -> [(name, bytes)]: hostile shapes of about `size` bytes each
+    shapes(size)              -> [(name, bytes)]: hostile shapes of about `size` bytes each (shape(size, i): one)
 
 A dump either parses (the crawl then perceives it) or is one clean BadHierarchy / `naysayer: ...` line; never a
 traceback, a hang, a read of a local file, or an external entity's text on the screen.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.fuzz.harness import FIFO, Case
@@ -303,44 +304,74 @@ def cases(bait: Path | None = None, full: bool = False) -> list[Case]:
     out = encoding_cases(bait, cli=False) + mangled_cases(scale=4 if full else 1) + cli_cases(bait)
     out += encoding_cases(bait, cli=True) if full else encoding_cases(bait, cli=True)[::9]
     if full:
+        from crawler.screen import MAX_BYTES
+
         out += structure_cases()
+        out += [Case(f"xml/8MB/{name}", call=PARSE, args=(data,), timeout=60) for name, data in shapes(MAX_BYTES - 4096)]
     else:
         out += [c for c in structure_cases() if len(c.args[0]) < 3_000_000]
     return out
 
 
 # -- 8 MB hostile shapes (bench/hostile.py) --------------------------------------------------------------------------
-def shapes(size: int) -> list[tuple[str, bytes]]:
-    """Hostile dumps of about `size` bytes each, at and over each bound."""
+def _fill(unit_of, limit: int) -> list[str]:
+    """unit_of(0), unit_of(1)... until `limit` UTF-8 bytes."""
+    parts, total, i = [], 0, 0
+    while total < limit:
+        part = unit_of(i)
+        parts.append(part)
+        total += len(part.encode())
+        i += 1
+    return parts
+
+
+def _groups(parts: list[str], size: int) -> str:
+    """Nodes in groups of `size` children under plain container nodes: wide, but within the width bound."""
+    return "".join("<node>" + "".join(parts[k:k + size]) + "</node>" for k in range(0, len(parts), size))
+
+
+def _shape_builders(size: int) -> list[tuple[str, Callable[[], bytes]]]:
     from crawler.screen import MAX_CHILDREN, MAX_DEPTH
 
-    def fill(unit_of, limit: int) -> list[str]:
-        parts, total, i = [], 0, 0
-        while total < limit:
-            part = unit_of(i)
-            parts.append(part)
-            total += len(part.encode())
-            i += 1
-        return parts
-
     room = size - 400
-    out = []
-    one = fill(lambda i: f' a{i}="x"', room)
-    out.append(("one node, many attributes", ("<hierarchy><node" + "".join(one) + "/></hierarchy>").encode()))
-    out.append(("nodes of 60 attributes", _doc("".join(fill(
-        lambda i: "<node" + "".join(f' a{k}="{i}"' for k in range(60)) + "/>", room))).encode()))
-    nodes = fill(lambda i: _node(i) + "/>", room)
-    out.append(("wide (5,000 children per node)", _doc("".join(
-        "<node>" + "".join(nodes[k:k + MAX_CHILDREN]) + "</node>" for k in range(0, len(nodes), MAX_CHILDREN)))
-        .encode()))
-    out.append(("wide, over the bound", _doc("".join(fill(lambda i: '<node text="w"/>', room))).encode()))
+    width = MAX_CHILDREN - 1
     chain = MAX_DEPTH - 3
-    deep = [nodes[k:k + chain] for k in range(0, len(nodes), chain)]
-    out.append((f"deep ({chain}-level chains)", _doc("".join(
-        "".join(n[:-2] + ">" for n in group) + "</node>" * len(group) for group in deep)).encode()))
-    out.append(("deep, over the bound", ("<hierarchy>" + '<node text="d">' * (room // 15)).encode()))
-    out.append(("realistic nodes, flat", _doc("".join(nodes)).encode()))
-    out.append(("giant text attribute", ('<hierarchy><node text="' + "字" * (room // 3) + '"/></hierarchy>').encode()))
-    utf32 = fill(lambda i: _node(i, text=f"b{i}") + "/>", room // 4)
-    out.append(("UTF-32, realistic nodes", _doc("".join(utf32), "UTF-32").encode("utf-32")))
-    return out
+
+    def realistic(limit: int, text: Callable[[int], str | None] = lambda i: None) -> list[str]:
+        return _fill(lambda i: _node(i, text=text(i)) + "/>", limit)
+
+    def deep() -> bytes:
+        nodes = realistic(room - (room // 300) * 7)  # room for the closing tags
+        groups = [nodes[k:k + chain] for k in range(0, len(nodes), chain)]
+        return _doc("".join("".join(n[:-2] + ">" for n in g) + "</node>" * len(g) for g in groups)).encode()
+
+    return [
+        ("one node, many attributes",
+         lambda: ("<hierarchy><node" + "".join(_fill(lambda i: f' a{i}="x"', room)) + "/></hierarchy>").encode()),
+        ("nodes of 60 attributes", lambda: _doc(_groups(_fill(
+            lambda i: "<node" + "".join(f' a{k}="{i}"' for k in range(60)) + "/>", room), width)).encode()),
+        (f"wide ({width:,} children per node)", lambda: _doc(_groups(realistic(room), width)).encode()),
+        ("wide, over the bound", lambda: _doc("".join(_fill(lambda i: '<node text="w"/>', room))).encode()),
+        (f"deep ({chain}-level chains)", deep),
+        ("deep, over the bound", lambda: ("<hierarchy>" + '<node text="d">' * (room // 15)).encode()),
+        ("many tiny nodes, over the node bound", lambda: _doc(_groups(_fill(lambda i: "<node/>", room * 9 // 10), 1000))
+         .encode()),
+        ("giant text attribute", lambda: ('<hierarchy><node text="' + "字" * (room // 3) + '"/></hierarchy>').encode()),
+        ("UTF-32, realistic nodes", lambda: _doc(_groups(realistic(room // 4, lambda i: f"b{i}"), width), "UTF-32")
+         .encode("utf-32")),
+    ]
+
+
+def shape_names() -> list[str]:
+    return [name for name, _ in _shape_builders(4096)]
+
+
+def shape(size: int, index: int) -> tuple[str, bytes]:
+    """One hostile dump of about `size` bytes (bench/hostile.py builds one per process)."""
+    name, build = _shape_builders(size)[index]
+    return name, build()
+
+
+def shapes(size: int) -> list[tuple[str, bytes]]:
+    """Hostile dumps of about `size` bytes each, at and over each bound."""
+    return [(name, build()) for name, build in _shape_builders(size)]

@@ -251,6 +251,16 @@ def mangled(bases: list[tuple[str, bytes]], seed: int, scale: int) -> list[tuple
     return out
 
 
+def ocr_cases() -> list[Case]:
+    """Small and lopsided screenshots read with OCR on (the region arithmetic of pixels.py on tiny screens)."""
+    sizes = [(16, 16), (17, 17), (18, 30), (20, 20), (31, 33), (33, 31), (64, 16), (16, 64), (16, 3000), (3000, 16),
+             (100, 40), (40, 100)]
+    # 16x3000 and 3000x16: rapidocr refuses to resize them (one clean line: "OCR failed ... ResizeImgError")
+    return [Case(f"image-ocr/{w}x{h}", argv=["inspect", "--png", "s.png"], files={"s.png": encode(_screen(w, h, w))},
+                 expect={"accepted"} if max(w, h) < 20 * min(w, h) else {"accepted", "clean_error"}, timeout=180,
+                 quiet=True) for w, h in sizes]
+
+
 def cases(full: bool = False) -> list[Case]:
     bases = _bases()
     docs = [(f"base/{n}", d, {"accepted"}) for n, d in bases] + structural_cases(bases)
@@ -263,4 +273,4 @@ def cases(full: bool = False) -> list[Case]:
             continue
         out.append(Case(f"image-cli/{name}", argv=["inspect", "--png", "s.png", "--no-ocr"], files={"s.png": data},
                         expect=expect, timeout=30, quiet=True))
-    return out
+    return out + (ocr_cases() if full else [])
