@@ -157,6 +157,15 @@ def sign(key: Ed25519PrivateKey, message: bytes) -> bytes:
     return base64.b64encode(key.sign(message)) + b"\n"
 
 
+def signature_is_canonical(signature_file: bytes) -> bool:
+    """The signature file is exactly what `sign` writes: no other whitespace, padding or alphabet."""
+    try:
+        raw = base64.b64decode(signature_file.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) == 64 and signature_file == base64.b64encode(raw) + b"\n"
+
+
 def signature_verifies(key: Ed25519PublicKey, message: bytes, signature_file: bytes) -> bool:
     try:
         signature = base64.b64decode(signature_file.strip(), validate=True)
