@@ -16,7 +16,7 @@ USER_ERRORS = {
     "DeviceError", "DeviceLost", "BadHierarchy", "InspectError", "NotARun", "NewerSchema", "BrokenChain",
     "ZooError", "UnknownSkin", "UnknownStrategy", "FontsMissing", "UsageError", "BadImage", "OcrUnavailable",
     "TaxonomyError", "SettingsError", "AdbServerError", "LabError", "SkinError", "AnalyzeError",
-    "RunExists", "BadRunId", "UnknownGraphFormat", "MissingBlob", "BadBlob",
+    "RunExists", "BadRunId", "UnknownGraphFormat", "MissingBlob", "BadBlob", "DamagedRun",
 }
 EXIT_USER_ERROR = 2
 
@@ -113,15 +113,28 @@ def cmd_graph(args) -> int:
 def cmd_findings(args) -> int:
     from crawler.detectors.cli_support import findings_json, findings_table
     from crawler.detectors.finding import Finding
-    from crawler.store import RunStore
+    from crawler.store import DamagedRun, RunStore
 
     with RunStore.open(Path(args.run)) as store:
-        findings = [Finding.from_json(f) for f in store.findings()]
+        status = store.findings_status()
+        stored = store.findings() if status.derived else []
+    if not status.derived:  # a killed crawl: never "0 findings"
+        console.print(f"naysayer: {args.run}: {status.line().removeprefix('findings: ')}", markup=False)
+        return 1
+    if status.problems or status.state == "unsealed":  # tampered findings are named before they are shown
+        console.print(f"naysayer: {args.run}: {status.line()}", markup=False)
+    try:
+        findings = [Finding.from_json(f) for f in stored]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        if status.problems:
+            return 1
+        raise DamagedRun(f"{args.run}: a stored finding is malformed (damaged or edited); `naysayer verify "
+                         f"{args.run}` says more") from None
     if args.json:
         _print_json(findings_json(findings))
     else:
         out.print(findings_table(findings))
-    return 0
+    return 1 if status.problems else 0
 
 
 def cmd_analyze(args) -> int:

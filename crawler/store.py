@@ -675,7 +675,7 @@ class RunStore:
                 or not isinstance(record.get("head_seq"), int) or not isinstance(sums, list)):
             return FindingsStatus("tampered", count=len(found), problems=[
                 "the findings record is damaged or was edited (it does not match its own hash)"])
-        status = FindingsStatus("sealed", count=len(found), detectors=_shown(str(record.get("detectors"))),
+        status = FindingsStatus("sealed", count=len(found), detectors=_shown(str(record.get("detectors")))[1:-1],
                                 head_seq=record["head_seq"])
         sealed = {str(fid): str(sha) for fid, sha in sums}
         present = {fid for fid, _ in found}
@@ -738,6 +738,10 @@ def _step(seq: Any, t: Any, kind: Any, text: Any) -> Step | str:
     if not isinstance(seq, int) or not isinstance(t, int | float) or not isinstance(kind, str) \
             or not isinstance(text, str):
         return "its columns have the wrong types"
+    try:
+        text.encode("utf-8")  # stored text is always UTF-8: bytes read with surrogateescape are damage
+    except UnicodeEncodeError:
+        return "its data is not UTF-8 (damaged)"
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

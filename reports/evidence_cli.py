@@ -33,10 +33,13 @@ def _verify_run(args) -> int:
 
     with RunStore.open(Path(args.run)) as store:
         report = store.verify()
+    findings = report.findings
     if args.json:
         print_json({"ok": report.ok, "chain_ok": report.chain_ok, "steps": report.steps,
                     "first_bad_seq": report.first_bad_seq, "reason": report.reason,
-                    "blob_problems": report.blob_problems})
+                    "blob_problems": report.blob_problems,
+                    "findings": {"state": findings.state, "count": findings.count, "detectors": findings.detectors,
+                                 "head_seq": findings.head_seq, "problems": findings.problems}})
         return 0 if report.ok else 1
     if not report.chain_ok:
         out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}", markup=False)
@@ -46,6 +49,12 @@ def _verify_run(args) -> int:
         out.print(f"  {problem}", markup=False)
     if len(report.blob_problems) > PROBLEMS_PRINTED:
         out.print(f"  ... and {len(report.blob_problems) - PROBLEMS_PRINTED} more blob problems", markup=False)
+    if report.chain_ok:
+        out.print(f"{args.run}: {findings.line().replace('RUN', str(args.run))}" if not findings.problems else
+                  f"{args.run}: findings FAILED ({len(findings.problems)} problem"
+                  f"{'s' if len(findings.problems) != 1 else ''})", markup=False)
+        for problem in findings.problems[:PROBLEMS_PRINTED]:
+            out.print(f"  {problem}", markup=False)
     return 0 if report.ok else 1
 
 

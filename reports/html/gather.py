@@ -13,7 +13,7 @@ from typing import Any
 from crawler.apk import Signer, apk_signers, sha256_file
 from crawler.detectors.taxonomy import load_taxonomy
 from crawler.graph import build_graph, safe_text
-from crawler.store import NewerSchema, NotARun, RunStore
+from crawler.store import DamagedRun, NewerSchema, NotARun, RunStore
 from crawler.trace import Step, Trace
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html.images import THUMB_WIDTH, ImageCache
@@ -112,9 +112,25 @@ def _device(start: dict[str, Any]) -> DeviceView:
 
 def _chain(store: RunStore) -> ChainView:
     report = store.verify()
+    findings = report.findings
     return ChainView(ok=report.ok, chain_ok=report.chain_ok, steps=report.steps, head=report.head,
                      first_bad_seq=report.first_bad_seq, reason=_text(report.reason, 300),
-                     blob_problems=[_text(p, 200) for p in report.blob_problems[:20]])
+                     blob_problems=[_text(p, 200) for p in report.blob_problems[:20]],
+                     findings_state=findings.state, findings_problems=[_text(p, 200) for p in findings.problems[:20]],
+                     findings_count=findings.count, detectors=_text(findings.detectors, 60),
+                     findings_seq=findings.head_seq)
+
+
+def _stored_findings(store: RunStore, chain: ChainView) -> list[dict[str, Any]]:
+    """The stored findings, shown even when tampered (under the banner that says so); none when never derived."""
+    if chain.findings_state == "pending":
+        return []
+    try:
+        return [f for f in store.findings() if isinstance(f, dict)]
+    except DamagedRun as exc:
+        chain.findings_state = "tampered"
+        chain.findings_problems.append(_text(str(exc).removeprefix(f"{store.path}: "), 200))
+        return []
 
 
 def _metrics(trace: Trace, graph) -> list[tuple[str, int]]:
@@ -280,10 +296,14 @@ def _highlight(raw: dict[str, Any], by_seq: dict[int, Step]) -> Highlight:
 # -- the whole run ------------------------------------------------------------------------------------------------
 def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunView:
     with open_run(run_dir) as store:
-        meta = store.meta()
+        try:
+            meta = store.meta()
+        except DamagedRun:
+            meta = {}
         chain = _chain(store)
-        trace = store.trace()
-        raw_findings = [f for f in store.findings() if isinstance(f, dict)]
+        trace = store.trace(stop_at_damage=True)  # a damaged run still has its report, the damage named
+        chain.damage = _text(store.damage, 200)
+        raw_findings = _stored_findings(store, chain)
         images = ImageCache(store.blob)
         start = trace.start
         end = next((s for s in reversed(trace.steps) if s.kind == "run_end"), None)
@@ -343,13 +363,19 @@ def gather_index_row(run_dir: Path, href: str = "") -> IndexRow:
         start: dict[str, Any] = {}
         first = last = 0.0
         end: dict[str, Any] = {}
-        for step in store.steps():
-            if step.kind == "run_start" and not start:
-                start, first = step.data, step.t
-            if step.kind == "run_end":
-                end = step.data
-            last = step.t
-        findings = [f for f in store.findings() if isinstance(f, dict)]
+        try:
+            for step in store.steps():
+                if step.kind == "run_start" and not start:
+                    start, first = step.data, step.t
+                if step.kind == "run_end":
+                    end = step.data
+                last = step.t
+            status = store.findings_status()
+            findings = [f for f in store.findings() if isinstance(f, dict)] if status.derived else []
+        except DamagedRun as exc:
+            row.error, row.href = _text(exc, 300), ""
+            return row
+    row.findings_derived = status.derived
     app, device = _dict(start.get("app")), _dict(start.get("device"))
     row.package, row.label = _text(app.get("package"), 200), _text(app.get("label"), 120)
     row.version = _text(app.get("version_name"), 60)
