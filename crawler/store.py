@@ -55,13 +55,14 @@ import os
 import re
 import secrets
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 from crawler.chain import GENESIS, Break, ChainWalker, step_hash
 from crawler.trace import SCHEMA_VERSION, STEP_KINDS, Step, Trace
@@ -72,6 +73,7 @@ BLOBS = "blobs"
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,159}$")
 SHA = re.compile(r"^[0-9a-f]{64}$")
 BLOB_FIELDS = ("xml", "png")  # top-level step data fields that name blobs
+BLOB_LIMIT = 64 << 20  # bytes: a screenshot or hierarchy dump larger than this is not one (8 MB hierarchy limit)
 PROBLEMS_KEPT = 100  # blob problems listed in a report (a run with thousands is simply broken)
 READ_CHUNK = 512
 DETECTORS = f"naysayer {VERSION}"  # the detector version a findings record names
@@ -538,12 +540,18 @@ class RunStore:
         return sha
 
     def blob(self, sha: str, check: bool = True) -> bytes:
-        """A blob's bytes. Raises MissingBlob, or BadBlob if `check` and its content does not match its name."""
+        """A blob's bytes. Raises MissingBlob, or BadBlob if it is not a regular file of at most BLOB_LIMIT bytes or
+        (`check`) its content does not match its name."""
         path = self.blob_path(sha)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise MissingBlob(f"{self.path}: blob {sha[:12]} is missing") from None
+        handle = open_blob(path)
+        if handle is None:
+            raise MissingBlob(f"{self.path}: blob {sha[:12]} is missing")
+        if isinstance(handle, str):
+            raise BadBlob(f"{self.path}: blob {sha[:12]} {handle}")
+        with handle:
+            data = handle.read(BLOB_LIMIT + 1)
+        if len(data) > BLOB_LIMIT:
+            raise BadBlob(f"{self.path}: blob {sha[:12]} is larger than {BLOB_LIMIT} bytes")
         if check and hashlib.sha256(data).hexdigest() != sha:
             raise BadBlob(f"{self.path}: blob {sha[:12]} does not match its hash (tampered or damaged)")
         return data
@@ -553,13 +561,18 @@ class RunStore:
             path = self.blob_path(sha)
         except ValueError:
             return "not a sha256"
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-        except (FileNotFoundError, IsADirectoryError):
+        handle = open_blob(path)
+        if handle is None:
             return "missing"
+        if isinstance(handle, str):
+            return handle
+        digest, size = hashlib.sha256(), 0
+        with handle:
+            while chunk := handle.read(1 << 20):
+                size += len(chunk)
+                if size > BLOB_LIMIT:
+                    return f"is larger than {BLOB_LIMIT} bytes"
+                digest.update(chunk)
         return "" if digest.hexdigest() == sha else "mismatched"
 
     # -- findings (derived, sealed to the head they were derived from) -----------------------------------------
@@ -710,6 +723,24 @@ def list_runs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / DB_NAME).is_file())
+
+
+def open_blob(path: Path) -> BinaryIO | str | None:
+    """A blob file opened for reading, None if there is none, or why it cannot be a blob: a FIFO (which would block
+    a reader forever), a device, a directory or a socket is not a regular file. Symbolic links are followed (the
+    content is then checked against the name like any other)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return "is not a regular file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return "is not a regular file"
+    return os.fdopen(fd, "rb")
 
 
 def findings_hash(record: dict[str, Any]) -> str:

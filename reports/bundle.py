@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker, step_hash
-from crawler.store import BLOB_FIELDS, DamagedRun, RunStore, canonical
+from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, RunStore, canonical, open_blob
 from crawler.trace import Step
 from crawler.version import TOOL
 from reports import signing
@@ -321,18 +321,26 @@ def _blob(store: RunStore, sha: str, named_by: str) -> tuple[BlobFile, bytes]:
         path = store.blob_path(sha)
     except ValueError:
         raise ExportError(f"{store.path}: {named_by} names {sha[:40]!r}, which is not a blob hash") from None
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-            size = os.fstat(handle.fileno()).st_size
-    except (FileNotFoundError, IsADirectoryError):
-        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) is missing; the bundle would be "
-                          "incomplete (`naysayer verify RUN` lists what is missing)") from None
+    handle = open_blob(path)
+    if handle is None or isinstance(handle, str):
+        what = "is missing" if handle is None else handle
+        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) {what}; the bundle would be incomplete "
+                          "(`naysayer verify RUN` lists what is missing)")
+    with handle:
+        head = handle.read(8)
+        size = os.fstat(handle.fileno()).st_size
+    if size > BLOB_LIMIT:
+        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) is larger than {BLOB_LIMIT} bytes, so not a "
+                          "screenshot or hierarchy; not exported")
     return BlobFile(path, sha, size), head
 
 
 def _read_blob(blob: BlobFile) -> bytes:
-    data = blob.path.read_bytes()
+    handle = open_blob(blob.path)
+    if handle is None or isinstance(handle, str):
+        raise ExportError(f"{blob.path}: blob {blob.sha[:12]} changed while it was exported; not exported")
+    with handle:
+        data = handle.read(blob.size + 1)
     if len(data) != blob.size or hashlib.sha256(data).hexdigest() != blob.sha:
         raise ExportError(f"{blob.path}: blob {blob.sha[:12]} does not match its hash (damaged); not exported")
     return data
