@@ -121,7 +121,7 @@ def cmd_findings(args) -> int:
     if not status.derived:  # a killed crawl: never "0 findings"
         console.print(f"naysayer: {args.run}: {status.line().removeprefix('findings: ')}", markup=False)
         return 1
-    if status.problems or status.state == "unsealed":  # tampered findings are named before they are shown
+    if status.problems:  # tampered (or unsealed) findings are named before they are shown
         console.print(f"naysayer: {args.run}: {status.line()}", markup=False)
     try:
         findings = [Finding.from_json(f) for f in stored]

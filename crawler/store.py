@@ -29,7 +29,8 @@ so the record names the trace head the findings were derived from and the detect
 `verify` (and `findings_status`, which reads no step but the head) checks the record against the rows: a changed
 finding, one added or one deleted is named; findings derived from another head than the run's are stale. A run
 whose record is "pending" never had its findings derived (a killed crawl): it says so, it never passes for a run
-without findings. Runs written before the record existed have no `meta.findings`: their findings are "unsealed".
+without findings. Runs written before the record existed have no `meta.findings`: their findings are "unsealed",
+which verify reports as a problem (they cannot be checked, and a removed record looks the same) until `analyze`.
 Like the chain, the record detects edits, not a forger who recomputes it; `naysayer analyze RUN` re-derives.
 
 Durability. SQLite in WAL mode with synchronous=NORMAL and one transaction per step: a crawl killed at any moment
@@ -79,6 +80,8 @@ READ_CHUNK = 512
 DETECTORS = f"naysayer {VERSION}"  # the detector version a findings record names
 PENDING = "pending"  # meta.findings of a run whose findings were never derived
 FINDINGS_TAG = "naysayer findings"
+UNSEALED = ("the findings are not sealed (recorded by an older naysayer, or their record was removed), so they cannot "
+            "be checked; `naysayer analyze RUN` re-derives and seals them")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,9 +172,6 @@ class FindingsStatus:
             return "findings: " + "; ".join(self.problems[:3]) + more
         if self.state == "pending":
             return "findings: never derived (the crawl did not finish); `naysayer analyze RUN` derives them"
-        if self.state == "unsealed":
-            return (f"findings: {self.count}, not sealed (recorded by an older naysayer); `naysayer analyze RUN` "
-                    "re-derives and seals them")
         return f"findings: {self.count}, sealed to step {self.head_seq} by {self.detectors}"
 
 
@@ -674,8 +674,8 @@ class RunStore:
 
     def _judge_findings(self, record: Any, found: list[tuple[str, str]], last_seq: int, last_hash: str,
                         hashes: dict[int, str]) -> FindingsStatus:
-        if record is None:
-            return FindingsStatus("unsealed", count=len(found))
+        if record is None:  # a run from before records, or one whose record was removed: nothing to check against
+            return FindingsStatus("unsealed", count=len(found), problems=[UNSEALED])
         if record == PENDING:
             status = FindingsStatus("pending", count=len(found))
             if found:

@@ -157,13 +157,17 @@ def test_a_killed_crawl_says_its_findings_were_never_derived_everywhere(tmp_path
 
 
 def test_a_run_from_before_the_seal_opens_and_says_its_findings_are_unsealed(analysed, tmp_path):
+    """A run from before findings records, or one whose record was removed to hide an edit (the two look the same):
+    it opens, its chain verifies, and its findings are reported as unchecked until analyze seals them."""
     run = copy(analysed, tmp_path / "old")
     sql(run, "DELETE FROM meta WHERE key = 'findings'")
     with RunStore.open(run) as store:
         report = store.verify()
-    assert report.ok and report.findings.state == "unsealed"
+    assert report.chain_ok and not report.ok and report.findings.state == "unsealed"
     result = naysayer("verify", str(run))
-    assert result.returncode == 0 and "not sealed (recorded by an older naysayer)" in result.stdout
+    assert result.returncode == 1 and "hash chain intact" in result.stdout
+    assert "not sealed (recorded by an older naysayer, or their record was removed)" in result.stdout
+    assert "not sealed" in render_run_report(run, "en")
     with pytest.raises(ExportError, match="not sealed .*`naysayer analyze RUN` re-derives and seals them"):
         export_bundle(run, tmp_path / "x.zip")
 
