@@ -231,6 +231,15 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
     return conn
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo a failed write; a failure that already ended the transaction (or the connection) leaves nothing to undo."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
@@ -382,7 +391,7 @@ class RunStore:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('head', ?)", (f"{seq}:{digest}",))
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             self._last_seq, self._last_hash = seq, digest
         return Step(seq, t, kind, json.loads(text))
@@ -420,6 +429,27 @@ class RunStore:
         self.damage = what
         if not quietly:
             raise DamagedRun(f"{self.path}: {what}; `naysayer verify` says more")
+
+    def links(self) -> Iterator[tuple[Step, str, Any, Any]]:
+        """Every step with its stored text, prev_hash and hash (what export checks with the chain walker), in seq
+        order; a row that cannot be read raises DamagedRun."""
+        last = 0
+        try:
+            with self._lock:
+                cursor = self._conn.execute("SELECT seq, t, kind, data, prev_hash, hash FROM steps ORDER BY seq")
+            while True:
+                with self._lock:
+                    rows = cursor.fetchmany(READ_CHUNK)
+                if not rows:
+                    return
+                for seq, t, kind, text, prev_hash, digest in rows:
+                    step = _step(seq, t, kind, text)
+                    if isinstance(step, str):
+                        self._damaged(f"step {seq}: {step}", False)
+                    last = step.seq
+                    yield step, text, prev_hash, digest
+        except sqlite3.DatabaseError as exc:
+            self._damaged(f"after step {last}: the database is damaged ({_damage(exc)})", False)
 
     def trace(self, *, stop_at_damage: bool = False) -> Trace:
         return Trace(list(self.steps(stop_at_damage=stop_at_damage)))
@@ -594,16 +624,19 @@ class RunStore:
             record = {"head_seq": self._last_seq, "head": self._last_hash, "detectors": str(detectors),
                       "findings": sums}
             record["hash"] = findings_hash(record)
-            conn = self._writer()
-            conn.execute("BEGIN")
             try:
-                conn.execute("DELETE FROM findings")
-                conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?)", [(*r, now) for r in rows])
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('findings', ?)", (canonical(record),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn = self._writer()
+                conn.execute("BEGIN")
+                try:
+                    conn.execute("DELETE FROM findings")
+                    conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?)", [(*r, now) for r in rows])
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('findings', ?)", (canonical(record),))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise DamagedRun(f"{self.path}: the findings could not be written ({_damage(exc)})") from None
 
     def findings(self) -> list[dict[str, Any]]:
         """The stored findings (whatever their record says: `findings_status` or `verify` tells)."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.chain import GENESIS, ChainWalker, step_hash
+from crawler.chain import GENESIS, ChainWalker
 from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, RunStore, canonical, open_blob
 from crawler.trace import Step
 from crawler.version import TOOL
@@ -114,16 +114,18 @@ def trace_line(seq: int, t: float, kind: str, data: dict[str, Any], prev_hash: s
 
 
 def walk_chain(store: RunStore) -> ChainWalk:
-    """Recompute every link from genesis (crawler.chain) and check it ends at the head the store recorded. The step
-    text hashed is canonical(data), which is exactly the stored text (the store writes canonical JSON), so a match
-    with the recorded head proves every exported line is the recorded step."""
+    """Check every stored link from genesis with the chain walker `verify` uses (crawler.chain) and that the chain
+    ends at the head the store recorded. The stored text must be canonical(data) (the store writes canonical JSON),
+    so the exported lines hash to the same links: every exported line is the recorded step."""
     walk, walker = ChainWalk(), ChainWalker()
     try:
-        for step in store.steps():
-            text, prev = canonical(step.data), walker.prev
-            digest = step_hash(prev, step.seq, step.t, step.kind, text)
-            if walker.step(step.seq, step.t, step.kind, text, prev, digest):
+        for step, text, prev_hash, digest in store.links():
+            prev = walker.prev
+            if walker.step(step.seq, step.t, step.kind, text, prev_hash, digest):
                 raise _broken(store)
+            if canonical(step.data) != text:
+                raise ExportError(f"{store.path}: step {step.seq} is not stored as canonical JSON (not written by "
+                                  "naysayer); not exported")
             walk.lines.append(TraceLine(step.seq, step.t, step.kind, step.data,
                                         trace_line(step.seq, step.t, step.kind, step.data, prev, digest), digest))
             walk.head_seq, walk.head = step.seq, digest
