@@ -77,6 +77,9 @@ BLOB_FIELDS = ("xml", "png")  # top-level step data fields that name blobs
 BLOB_LIMIT = 64 << 20  # bytes: a screenshot or hierarchy dump larger than this is not one (8 MB hierarchy limit)
 PROBLEMS_KEPT = 100  # blob problems listed in a report (a run with thousands is simply broken)
 READ_CHUNK = 512
+# What reading a damaged database raises: SQLite's errors, and UnicodeDecodeError when the schema's own text (which
+# Python decodes for column names) is not UTF-8.
+DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 DETECTORS = f"naysayer {VERSION}"  # the detector version a findings record names
 PENDING = "pending"  # meta.findings of a run whose findings were never derived
 FINDINGS_TAG = "naysayer findings"
@@ -259,9 +262,12 @@ class RunStore:
         self._lock = threading.RLock()
         try:
             last = conn.execute("SELECT seq, hash FROM steps ORDER BY seq DESC LIMIT 1").fetchone()
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             conn.close()
             raise NotARun(f"{path}: not a naysayer run ({str(exc)[:120]})") from None
+        if last is not None and not isinstance(last[0], int):
+            conn.close()
+            raise DamagedRun(f"{path}: the run's database is damaged (its last step has no number)")
         self._last_seq, self._last_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
     def __repr__(self) -> str:
@@ -306,11 +312,11 @@ class RunStore:
             raise NotARun(f"{path}: not a naysayer run (no {DB_NAME})")
         try:
             conn = _connect_ro(db)
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise NotARun(f"{path}: not a naysayer run ({str(exc)[:120]})") from None
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             conn.close()
             raise NotARun(f"{path}: not a naysayer run ({str(exc)[:120]})") from None
         version = str(row[0]) if row else ""
@@ -345,7 +351,7 @@ class RunStore:
         try:
             with self._lock:
                 rows = {str(k): str(v) for k, v in self._conn.execute("SELECT key, value FROM meta").fetchall()}
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             raise DamagedRun(f"{self.path}: the run's database is damaged ({_damage(exc)})") from None
         out: dict[str, Any] = dict(rows)
         if str(rows.get("schema_version", "")).isdigit():
@@ -422,7 +428,7 @@ class RunStore:
                         return
                     last = step.seq
                     yield step
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             self._damaged(f"after step {last}: the database is damaged ({_damage(exc)})", stop_at_damage)
 
     def _damaged(self, what: str, quietly: bool) -> None:
@@ -448,7 +454,7 @@ class RunStore:
                         self._damaged(f"step {seq}: {step}", False)
                     last = step.seq
                     yield step, text, prev_hash, digest
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             self._damaged(f"after step {last}: the database is damaged ({_damage(exc)})", False)
 
     def trace(self, *, stop_at_damage: bool = False) -> Trace:
@@ -485,7 +491,7 @@ class RunStore:
                         found = self._read_findings_rows()
                 finally:
                     self._conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
+            except DB_ERRORS as exc:
                 report.first_bad_seq = walker.last + 1
                 report.reason = f"the database is damaged ({_damage(exc)})"
         report.head = walker.prev
@@ -635,7 +641,7 @@ class RunStore:
                 except BaseException:
                     _rollback(conn)
                     raise
-            except sqlite3.DatabaseError as exc:
+            except DB_ERRORS as exc:
                 raise DamagedRun(f"{self.path}: the findings could not be written ({_damage(exc)})") from None
 
     def findings(self) -> list[dict[str, Any]]:
@@ -643,7 +649,7 @@ class RunStore:
         try:
             with self._lock:
                 rows = self._conn.execute("SELECT data FROM findings ORDER BY rowid").fetchall()
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             raise DamagedRun(f"{self.path}: the findings table is damaged ({_damage(exc)})") from None
         out = []
         for (text,) in rows:
@@ -672,7 +678,7 @@ class RunStore:
                     last = self._conn.execute("SELECT seq, hash FROM steps ORDER BY seq DESC LIMIT 1").fetchone()
                 finally:
                     self._conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except DB_ERRORS as exc:
             return FindingsStatus("tampered", problems=[f"the database is damaged ({_damage(exc)})"])
         hashes = {wanted: str(row[0])} if row is not None else {}
         last_seq, last_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker
-from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, RunStore, canonical, open_blob
+from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, FindingsStatus, RunStore, canonical, open_blob
 from crawler.trace import Step
 from crawler.version import TOOL
 from reports import signing
@@ -212,7 +212,11 @@ def report_html(run_dir: Path, lang: str) -> bytes | None:
 
 
 def pretty_json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1, allow_nan=False) + "\n").encode("utf-8")
+    """Indented, sorted JSON; text that cannot be UTF-8 (lone surrogates from a damaged store) is written escaped."""
+    try:
+        return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
+    except UnicodeEncodeError:
+        return (json.dumps(data, ensure_ascii=True, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
 
 # -- the zip ------------------------------------------------------------------------------------------------------
@@ -241,10 +245,10 @@ def write_zip(target: Path, members: dict[str, Content]) -> int:
     return target.stat().st_size
 
 
-def _choose_findings(store: RunStore, finding_id: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _choose_findings(store: RunStore, finding_id: str | None,
+                     status: FindingsStatus) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The findings to export and the record that seals them; a run whose findings were never derived, are not
-    sealed, or disagree with their record is refused."""
-    status = store.findings_status()
+    sealed, or disagree with their record (`status`, from verify) is refused."""
     if status.state == "pending":
         raise ExportError(f"{store.path}: the run's findings were never derived (the crawl did not finish); "
                           "`naysayer analyze RUN` derives them")
@@ -254,7 +258,12 @@ def _choose_findings(store: RunStore, finding_id: str | None) -> tuple[list[dict
     if status.problems:
         raise ExportError(f"{store.path}: {status.problems[0]}; a tampered run is not exported")
     findings = store.findings()
-    record = json.loads(str(store.meta().get("findings")))
+    try:
+        record = json.loads(str(store.meta().get("findings")))
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict):
+        raise ExportError(f"{store.path}: the findings record cannot be read (damaged); not exported")
     if not findings:
         raise ExportError(f"{store.path}: the run has no findings to export "
                           "(`naysayer analyze RUN` derives them; a clean app has none)")
@@ -285,8 +294,12 @@ def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None,
     output = _output_path(output, run_dir)
     key = signing.load_private_key(Path(sign_key)) if sign_key is not None else None  # bad key: fail before work
     with RunStore.open(Path(run_dir)) as store:
+        checked = store.verify()  # what `naysayer verify` says: a run it fails on is not exported
+        if not checked.chain_ok:
+            raise ExportError(f"{store.path}: hash chain broken at step {checked.first_bad_seq}: {checked.reason}; "
+                              "a tampered run is not exported")
         walk = walk_chain(store)
-        findings, record = _choose_findings(store, finding_id)
+        findings, record = _choose_findings(store, finding_id, checked.findings)
         if finding_id is None:
             lines, whole = walk.lines, True
         else:
