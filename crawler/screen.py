@@ -198,10 +198,6 @@ class Hierarchy:
         return [w for w in self.widgets if w.id_name == id_name]
 
 
-_FLAGS = ("checkable", "checked", "clickable", "enabled", "focusable", "focused", "scrollable", "long-clickable",
-          "password", "selected")
-
-
 def _widget(el, depth: int, parent: Widget | None) -> Widget:
     get = dict(el.items()).get
     try:

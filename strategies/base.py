@@ -13,8 +13,6 @@ from typing import Protocol
 
 from crawler.perceive.scene import Control, Scene
 
-DECISION_TYPES = ("tap", "long_tap", "back", "home", "swipe", "text", "wait", "relaunch", "stop")
-
 
 @dataclass
 class Decision:

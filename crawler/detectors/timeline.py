@@ -18,7 +18,6 @@ from crawler.perceive.scene import ACTION_ROLES
 from crawler.trace import Step, Trace
 
 DENY_ROLES = ("deny", "deny_dont_ask")
-PERMISSION_RESPONSE_ROLES = ("deny", "deny_dont_ask", "allow", "allow_foreground", "allow_once", "allow_always")
 FEATURE_TYPES = ("tap", "long_tap", "text", "swipe")
 LAUNCH_TYPES = ("launch", "relaunch")
 DIED_EVENTS = ("proc_died", "app_died", "kill")
