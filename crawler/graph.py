@@ -16,19 +16,17 @@ from __future__ import annotations
 import io
 import json
 import math
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from crawler.text_safety import export_text
 from crawler.trace import Step, Trace
 
 FORMATS = ("graphml", "json", "dot")
 OUTCOMES = ("same_state", "new_state", "left_app", "app_died", "crashed")
-TEXT_LIMIT = 200  # characters kept of any string attribute
 LABEL_LIMIT = 60  # characters of a DOT label line
-UNSAFE_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")  # controls, bidi/format, surrogates, private, unassigned
 CRASH_EVENTS = ("crash",)
 DEATH_EVENTS = ("app_died", "proc_died")
 CRASH_RECOVERIES = ("crashed",)
@@ -40,22 +38,12 @@ class UnknownGraphFormat(ValueError):
     pass
 
 
-def safe_text(value: Any, limit: int = TEXT_LIMIT) -> str:
-    """A bounded string with no control, format (bidi), surrogate or private characters: safe in XML and DOT."""
-    if value is None:
-        return ""
-    text = str(value)[: limit * 2]
-    if not text.isprintable():
-        text = "".join(" " if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in text)
-    return text[:limit]
-
-
 def _scalar(value: Any) -> str | int | float | bool:
     if isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else 0.0
-    return safe_text(value)
+    return export_text(value)
 
 
 def _ours(step: Step, package: str) -> bool:
@@ -81,19 +69,19 @@ def _outcome(between: list[Step], before: Step, after: Step, package: str) -> st
 
 
 def _add_state(graph: nx.MultiDiGraph, step: Step) -> str:
-    state = safe_text(step.data.get("state", ""))
+    state = export_text(step.data.get("state", ""))
     png = step.data.get("png") or ""
     if state not in graph:
         scene = step.data.get("scene") or {}
         kind = scene.get("kind") if isinstance(scene, dict) else scene
-        graph.add_node(state, package=safe_text(step.data.get("package")),
-                       activity=safe_text(step.data.get("activity")), scene=safe_text(kind),
-                       first_seq=step.seq, last_seq=step.seq, visits=0, png=safe_text(png))
+        graph.add_node(state, package=export_text(step.data.get("package")),
+                       activity=export_text(step.data.get("activity")), scene=export_text(kind),
+                       first_seq=step.seq, last_seq=step.seq, visits=0, png=export_text(png))
     node = graph.nodes[state]
     node["visits"] += 1
     node["last_seq"] = step.seq
     if not node["png"] and png:
-        node["png"] = safe_text(png)
+        node["png"] = export_text(png)
     return state
 
 
@@ -105,13 +93,13 @@ def _add_transition(graph: nx.MultiDiGraph, action: Step, before: Step, after: S
              "scene": data.get("scene"), "permission": data.get("permission"), "text": target.get("text"),
              "reason": data.get("reason"), "user_like": bool(data.get("user_like", True)),
              "outcome": _outcome(between, before, after, package)}
-    graph.add_edge(safe_text(before.data.get("state", "")), safe_text(after.data.get("state", "")), key=action.seq,
+    graph.add_edge(export_text(before.data.get("state", "")), export_text(after.data.get("state", "")), key=action.seq,
                    **{k: _scalar(v) for k, v in attrs.items()})
 
 
 def build_graph(trace: Trace) -> nx.MultiDiGraph:
     package = trace.package
-    graph = nx.MultiDiGraph(package=safe_text(package))
+    graph = nx.MultiDiGraph(package=export_text(package))
     last_obs: Step | None = None
     pending: list[Step] = []  # actions since the last observation
     between: list[Step] = []  # events and recoveries since the first pending action
@@ -135,13 +123,13 @@ def build_graph(trace: Trace) -> nx.MultiDiGraph:
 def _dot_id(text: Any) -> str:
     """A DOT quoted string. In DOT only \\" is an escape inside quotes, and a backslash pair is read as a pair, so
     escaping backslashes then quotes means app text can neither end the string nor form a Graphviz escape (\\N, \\l)."""
-    value = safe_text(text)
+    value = export_text(text)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _dot_label(*lines: Any) -> str:
     """Several lines, each escaped, joined with DOT's own line break (a raw \\n only we write)."""
-    kept = [safe_text(line, LABEL_LIMIT) for line in lines if line not in (None, "")]
+    kept = [export_text(line, LABEL_LIMIT) for line in lines if line not in (None, "")]
     return '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in kept) + '"'
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from crawler.perceive.matching import form_of_clean
 from crawler.perceive.scene import Bounds, Checkbox, Control
-from crawler.screen import Hierarchy, Widget, Window, area, clean, intersect
+from crawler.screen import Hierarchy, Widget, Window, area, intersect
+from crawler.text_safety import clean_screen_text
 
 MAX_LINES = 200
 MAX_LINE_CHARS = 300
@@ -78,7 +79,7 @@ class Context:
     def label(self, w: Widget) -> str:
         key = id(w)
         if key not in self._labels:
-            self._labels[key] = self.own_text(w) if w.label else clean(w.inner_label(), MAX_LINE_CHARS)
+            self._labels[key] = self.own_text(w) if w.label else clean_screen_text(w.inner_label(), MAX_LINE_CHARS)
         return self._labels[key]
 
     def form(self, w: Widget) -> str:
@@ -94,7 +95,7 @@ class Context:
         key = id(w)
         text = self._own_text.get(key)
         if text is None:
-            text = self._own_text[key] = clean(w.label, MAX_LINE_CHARS)
+            text = self._own_text[key] = clean_screen_text(w.label, MAX_LINE_CHARS)
         return text
 
     def own_form(self, w: Widget) -> str:
@@ -165,7 +166,7 @@ def checkbox(ctx: Context, w: Widget) -> Checkbox:
     text = ctx.label(w)
     if not text and w.parent is not None:
         # The label of a bare CheckBox is usually its sibling TextView.
-        text = " ".join(clean(s.label, 120) for s in w.parent.children if s is not w and s.label)[:200]
+        text = " ".join(clean_screen_text(s.label, 120) for s in w.parent.children if s is not w and s.label)[:200]
     return Checkbox(bounds=tuple(w.bounds), text=text, checked=w.checked)
 
 
