@@ -12,8 +12,9 @@ from typing import Any
 
 from crawler.apk import Signer, apk_signers, sha256_file
 from crawler.detectors.taxonomy import load_taxonomy
-from crawler.graph import build_graph, safe_text
+from crawler.graph import build_graph
 from crawler.store import NewerSchema, NotARun, RunStore
+from crawler.text_safety import export_text
 from crawler.trace import Step, Trace
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html.images import THUMB_WIDTH, ImageCache
@@ -46,7 +47,7 @@ class ReportError(Exception):
 
 
 def _text(value: Any, limit: int = LINE_CHARS) -> str:
-    return " ".join(safe_text(value, limit * 2).split())[:limit]
+    return " ".join(export_text(value, limit * 2).split())[:limit]
 
 
 def _utc(t: Any) -> str:
@@ -273,7 +274,7 @@ def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs
 
 def _highlight(raw: dict[str, Any], by_seq: dict[int, Step]) -> Highlight:
     seqs = {s for s in raw.get("steps") or [] if isinstance(s, int)}
-    states = {safe_text(by_seq[s].data.get("state", "")) for s in seqs if s in by_seq and by_seq[s].kind == "observation"}
+    states = {export_text(by_seq[s].data.get("state", "")) for s in seqs if s in by_seq and by_seq[s].kind == "observation"}
     return Highlight(frozenset(states), frozenset(seqs))
 
 
