@@ -28,7 +28,7 @@ from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
 from crawler.store import RunStore
 from crawler.version import TOOL
-from strategies.base import Context, Decision, History, Strategy
+from strategies.base import Decision, History, Strategy, StrategyContext
 from strategies.widgets import widgets_of
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ class Session:
                 self._record("recovery", obs.t, {"type": "crashed" if self.failure == "crash" else "anr",
                                                  "detail": " / ".join(obs.scene.text[-3:])[:300]})
                 self.failure = None
-            ctx = Context(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
+            ctx = StrategyContext(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
             decision = self.stuck(obs, repeats) or self.strategy.choose(ctx)
             if decision.type == "stop":
                 raise CrawlEnded("done", decision.reason)

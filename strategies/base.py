@@ -1,6 +1,7 @@
 """The one narrow interface between the crawl loop and an exploration strategy.
 
-The session observes, perceives and records; a strategy only looks at the current `Context` and returns a `Decision`.
+The session observes, perceives and records; a strategy only looks at the current `StrategyContext` and returns a
+`Decision`.
 Strategies never touch the device, so the same strategy runs on a phone, an emulator and the simulator, and a replay
 is just another strategy.
 """
@@ -59,7 +60,10 @@ class History:
 
 
 @dataclass
-class Context:
+class StrategyContext:
+    """What a strategy sees when it chooses its next action: the app, the scene and state on screen, the widgets,
+    the device time and the history of the crawl so far."""
+
     package: str
     scene: Scene
     state: str
@@ -72,4 +76,4 @@ class Context:
 class Strategy(Protocol):
     name: str
 
-    def choose(self, ctx: Context) -> Decision: ...
+    def choose(self, ctx: StrategyContext) -> Decision: ...

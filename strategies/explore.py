@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from strategies.base import Context, Decision, Widget
+from strategies.base import Decision, StrategyContext, Widget
 
 SAMPLE_TEXT = "naysayer"
 EMPTY_WAIT = 1.0  # seconds to wait on a screen that offers nothing to tap yet (splash, loading)
@@ -20,7 +20,7 @@ def _tap(widget: Widget, reason: str) -> Decision:
     return Decision("tap", control=widget.control, widget=widget.identity, reason=reason)
 
 
-def screen_first(ctx: Context) -> Decision:
+def screen_first(ctx: StrategyContext) -> Decision:
     history = ctx.history
     if not ctx.widgets:
         history.waits_in_state[ctx.state] += 1
@@ -40,7 +40,7 @@ def screen_first(ctx: Context) -> Decision:
     return Decision("back", reason="explore: nothing left on this screen")
 
 
-def at_random(ctx: Context, rng: random.Random) -> Decision:
+def at_random(ctx: StrategyContext, rng: random.Random) -> Decision:
     if not ctx.widgets or rng.random() < 0.1:
         return Decision("back", reason="random: back")
     widget = rng.choice(ctx.widgets)

@@ -14,28 +14,28 @@
 from __future__ import annotations
 
 from crawler.perceive.scene import Control
-from strategies.base import Context, Decision
+from strategies.base import Decision, StrategyContext
 
 WAIT_STEP = 1.0  # seconds of device time per wait while a countdown holds a close/skip control
 MAX_WAITS = 30  # then give up on the control and press back
 
 
-def _tap(ctx: Context, role: str, reason: str) -> Decision:
+def _tap(ctx: StrategyContext, role: str, reason: str) -> Decision:
     return Decision("tap", role=role, control=ctx.scene.actions[role], reason=reason)
 
 
-def _first(ctx: Context, *roles: str) -> str | None:
+def _first(ctx: StrategyContext, *roles: str) -> str | None:
     return next((r for r in roles if r in ctx.scene.actions and ctx.scene.actions[r].enabled), None)
 
 
-def _wait_or_back(ctx: Context, why: str) -> Decision:
+def _wait_or_back(ctx: StrategyContext, why: str) -> Decision:
     ctx.history.waits_in_state[ctx.state] += 1
     if ctx.history.waits_in_state[ctx.state] > MAX_WAITS:
         return Decision("back", reason=f"{why}; no usable control after {MAX_WAITS} s", user_like=True)
     return Decision("wait", seconds=WAIT_STEP, reason=why)
 
 
-def permission(ctx: Context) -> Decision:
+def permission(ctx: StrategyContext) -> Decision:
     group = ctx.scene.permission or "unknown"
     seen = ctx.history.requests[group]  # counted by the session, this request included
     if seen >= 2:
@@ -49,7 +49,7 @@ def permission(ctx: Context) -> Decision:
     return Decision("back", reason=f"deny {group}: no deny button found, back denies", role="deny")
 
 
-def consent(ctx: Context) -> Decision:
+def consent(ctx: StrategyContext) -> Decision:
     history = ctx.history
     if history.consent_refusal_exited and (role := _first(ctx, "accept")):
         unchecked = next((c for c in ctx.scene.checkboxes if not c.checked), None)
@@ -68,7 +68,7 @@ def consent(ctx: Context) -> Decision:
     return Decision("back", reason="consent dialog without recognisable buttons")
 
 
-def rationale(ctx: Context) -> Decision:
+def rationale(ctx: StrategyContext) -> Decision:
     attempts = ctx.history.dialog_attempts
     attempts[ctx.state] += 1
     group = ctx.scene.permission
@@ -89,7 +89,7 @@ def rationale(ctx: Context) -> Decision:
     return Decision("back", reason="permission nag: back")
 
 
-def advert(ctx: Context) -> Decision:
+def advert(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "skip", "close"):
         return _tap(ctx, role, f"{ctx.scene.kind}: {role}")
     if any(r in ctx.scene.actions for r in ("skip", "close")) or ctx.scene.countdown:
@@ -99,7 +99,7 @@ def advert(ctx: Context) -> Decision:
     return _wait_or_back(ctx, "ad without a close control: wait")
 
 
-def system_dialog(ctx: Context) -> Decision:
+def system_dialog(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "close_app", "ok", "wait"):
         return _tap(ctx, role, "dismiss the system dialog")
     return Decision("back", reason="system dialog: back")
@@ -115,7 +115,7 @@ HANDLERS = {
 }
 
 
-def answer(ctx: Context) -> Decision | None:
+def answer(ctx: StrategyContext) -> Decision | None:
     """The refusal policy's decision for a dialog scene, or None for an app screen."""
     handler = HANDLERS.get(ctx.scene.kind)
     return handler(ctx) if handler else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Obs, Timeline
 
@@ -33,7 +33,7 @@ def _episodes(tl: Timeline, kind: str) -> list[list[Obs]]:
     return episodes
 
 
-def permission_before_consent(ctx: Context) -> list[Finding]:
+def permission_before_consent(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "permission_before_consent"
     for first, last in _epochs(tl):
         consent_seen = [o for o in tl.obs_between(first, last) if o.kind == "consent_dialog"]
@@ -53,7 +53,7 @@ def permission_before_consent(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_refusal_exit(ctx: Context) -> list[Finding]:
+def consent_refusal_exit(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_refusal_exit"
     window = ctx.threshold(kind, "window_s")
     findings, covered = [], set()
@@ -80,7 +80,7 @@ def consent_refusal_exit(ctx: Context) -> list[Finding]:
     return findings
 
 
-def consent_no_refuse_option(ctx: Context) -> list[Finding]:
+def consent_no_refuse_option(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_no_refuse_option"
     for episode in _episodes(tl, "consent_dialog"):
         roles = set().union(*(set(o.actions) for o in episode))
@@ -92,7 +92,7 @@ def consent_no_refuse_option(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_prechecked(ctx: Context) -> list[Finding]:
+def consent_prechecked(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_prechecked"
     vocab = tl.vocab
     for episode in _episodes(tl, "consent_dialog"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Act, Timeline
 
@@ -34,7 +34,7 @@ def _trigger(act: Act | None) -> str:
     return "after " + act.describe()
 
 
-def associated_launch(ctx: Context) -> list[Finding]:
+def associated_launch(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "associated_launch"
     hits: dict[str, list[tuple[int, str, Act | None]]] = {}
     previous = None
@@ -66,7 +66,7 @@ def associated_launch(ctx: Context) -> list[Finding]:
     return findings
 
 
-def self_start(ctx: Context) -> list[Finding]:
+def self_start(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "self_start"
     starts = [launch for launch in tl.launches if launch.by == "self" and not tl.in_use_at(launch.seq)]
     if len(starts) < max(1.0, ctx.threshold(kind, "min_starts")):

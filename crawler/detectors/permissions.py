@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Ask, Obs, Timeline
 
 LINE_LIMIT, LINES = 80, 8
 
 
-def upfront_permission_burst(ctx: Context) -> list[Finding]:
+def upfront_permission_burst(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "upfront_permission_burst"
     window, needed = ctx.threshold(kind, "window_s"), ctx.threshold(kind, "min_groups")
     bursts: list[tuple[int, list[Ask]]] = []
@@ -51,7 +51,7 @@ def _explains(tl: Timeline, obs: Obs | None, group: str) -> bool:
     return any(group in tl.vocab.groups_named(line) and tl.vocab.states_purpose(line) for line in obs.text)
 
 
-def no_purpose_explained(ctx: Context) -> list[Finding]:
+def no_purpose_explained(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "no_purpose_explained"
     dialogs = {o.seq: o for o in tl.observations if o.kind == "permission_dialog"}
     findings, reported = [], set()

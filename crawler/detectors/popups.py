@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Act, Obs, Timeline
 
@@ -62,7 +62,7 @@ def _returned(tl: Timeline, close: Act, popup: Obs, later: list[Obs]) -> Obs | N
     return again if len(states) <= 1 else None
 
 
-def popup_harassment(ctx: Context) -> list[Finding]:
+def popup_harassment(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "popup_harassment"
     shown = _appearances(tl)
     if not shown:
@@ -146,7 +146,7 @@ def _gated(episode: AdEpisode) -> list[Obs]:
     return gated
 
 
-def close_countdown(ctx: Context) -> list[Finding]:
+def close_countdown(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "close_countdown"
     found: list[tuple[AdEpisode, dict]] = []
     for episode in _ad_episodes(tl):
@@ -169,7 +169,7 @@ def close_countdown(ctx: Context) -> list[Finding]:
     return [ctx.finding(kind, episode.shown[0].seq, steps, metrics, 0.85)]
 
 
-def splash_ad_no_skip(ctx: Context) -> list[Finding]:
+def splash_ad_no_skip(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "splash_ad_no_skip"
     found: list[tuple[AdEpisode, float]] = []
     for episode in _ad_episodes(tl):
@@ -216,7 +216,7 @@ def _opened_by(tl: Timeline, tap: Act, ad: Obs, window_s: float) -> tuple[str, i
     return None
 
 
-def deceptive_close(ctx: Context) -> list[Finding]:
+def deceptive_close(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "deceptive_close"
     window = ctx.threshold(kind, "window_s")
     findings = []
