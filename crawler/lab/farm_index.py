@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Self
 
+from crawler.lab.index import _JOB_COLUMNS, JobRow, LabIndex, _row
 from crawler.lab.job import JobResult
 from crawler.lab.options import LabOptions
-from crawler.lab.queue import _JOB_COLUMNS, JobRow, LabIndex, _row
 
 FARM_SCHEMA = """
 CREATE TABLE IF NOT EXISTS farm_leases (

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from crawler.lab.queue import JobRow
+from crawler.lab.index import JobRow
 from crawler.store import DB_NAME, list_runs
 from crawler.text_safety import export_text
 from crawler.version import TOOL

@@ -116,7 +116,7 @@ def test_the_default_visibility_timeout_outlasts_a_job():
 
 
 def test_status_of_an_abandoned_farm_lab_says_how_to_continue_it_on_the_farm(index, tmp_path):
-    from crawler.lab.queue import LabIndex
+    from crawler.lab.index import LabIndex
     from tests.cli_runner import naysayer
 
     start_crawl(index, 1, "dev-a", "w1")  # its worker died: nothing holds the lab
