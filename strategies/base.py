@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from crawler.perceive.scene import Control, Scene
+from crawler.trace import ActionType
 
 
 @dataclass
 class Decision:
-    type: str
+    type: ActionType  # a plain string of the same vocabulary is accepted (a replayed recorded action)
     role: str = ""  # the Scene action role acted on ("deny", "close", ...); "" for exploration
     control: Control | None = None  # what to tap (tap / long_tap / text)
     reason: str = ""

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from crawler.perceive.scene import Control
+from crawler.trace import ActionType
 from strategies.base import Decision, StrategyContext
 
 WAIT_STEP = 1.0  # seconds of device time per wait while a countdown holds a close/skip control
@@ -21,7 +22,7 @@ MAX_WAITS = 30  # then give up on the control and press back
 
 
 def _tap(ctx: StrategyContext, role: str, reason: str) -> Decision:
-    return Decision("tap", role=role, control=ctx.scene.actions[role], reason=reason)
+    return Decision(ActionType.TAP, role=role, control=ctx.scene.actions[role], reason=reason)
 
 
 def _first(ctx: StrategyContext, *roles: str) -> str | None:
@@ -31,8 +32,8 @@ def _first(ctx: StrategyContext, *roles: str) -> str | None:
 def _wait_or_back(ctx: StrategyContext, why: str) -> Decision:
     ctx.history.waits_in_state[ctx.state] += 1
     if ctx.history.waits_in_state[ctx.state] > MAX_WAITS:
-        return Decision("back", reason=f"{why}; no usable control after {MAX_WAITS} s", user_like=True)
-    return Decision("wait", seconds=WAIT_STEP, reason=why)
+        return Decision(ActionType.BACK, reason=f"{why}; no usable control after {MAX_WAITS} s", user_like=True)
+    return Decision(ActionType.WAIT, seconds=WAIT_STEP, reason=why)
 
 
 def permission(ctx: StrategyContext) -> Decision:
@@ -46,7 +47,7 @@ def permission(ctx: StrategyContext) -> Decision:
             return _tap(ctx, "dont_ask_checkbox", f"second {group} request: tick don't ask again")
     if role := _first(ctx, "deny", "deny_dont_ask"):
         return _tap(ctx, role, f"deny {group}")
-    return Decision("back", reason=f"deny {group}: no deny button found, back denies", role="deny")
+    return Decision(ActionType.BACK, reason=f"deny {group}: no deny button found, back denies", role="deny")
 
 
 def consent(ctx: StrategyContext) -> Decision:
@@ -55,7 +56,7 @@ def consent(ctx: StrategyContext) -> Decision:
         unchecked = next((c for c in ctx.scene.checkboxes if not c.checked), None)
         if unchecked is not None and history.dialog_attempts[ctx.state] == 0:
             history.dialog_attempts[ctx.state] += 1
-            return Decision("tap", role="consent_checkbox", control=Control(unchecked.bounds, unchecked.text),
+            return Decision(ActionType.TAP, role="consent_checkbox", control=Control(unchecked.bounds, unchecked.text),
                             reason="tick the agreement box before accepting")
         return _tap(ctx, role, "refusing consent closed the app: accept this time to explore the rest")
     if role := _first(ctx, "refuse"):
@@ -65,7 +66,7 @@ def consent(ctx: StrategyContext) -> Decision:
         return _tap(ctx, role, "choose browse-only mode")
     if role := _first(ctx, "accept"):
         return _tap(ctx, role, "no refuse option offered: accepting is the only way on")
-    return Decision("back", reason="consent dialog without recognisable buttons")
+    return Decision(ActionType.BACK, reason="consent dialog without recognisable buttons")
 
 
 def rationale(ctx: StrategyContext) -> Decision:
@@ -79,14 +80,14 @@ def rationale(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "not_now", "close"):
         return _tap(ctx, role, "dismiss the app's permission nag")
     if attempts[ctx.state] == 1:
-        return Decision("back", reason="permission nag without a dismiss option: try back")
+        return Decision(ActionType.BACK, reason="permission nag without a dismiss option: try back")
     if attempts[ctx.state] == 2 and (role := _first(ctx, "settings")):
         return _tap(ctx, role, "permission nag offers only settings or exit: open settings (and come back)")
     if role := _first(ctx, "exit"):
         return _tap(ctx, role, "permission nag offers only settings or exit: exit")
     if role := _first(ctx, "grant"):
         return _tap(ctx, role, "continue to the system dialog (which will be denied)")
-    return Decision("back", reason="permission nag: back")
+    return Decision(ActionType.BACK, reason="permission nag: back")
 
 
 def advert(ctx: StrategyContext) -> Decision:
@@ -102,7 +103,7 @@ def advert(ctx: StrategyContext) -> Decision:
 def system_dialog(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "close_app", "ok", "wait"):
         return _tap(ctx, role, "dismiss the system dialog")
-    return Decision("back", reason="system dialog: back")
+    return Decision(ActionType.BACK, reason="system dialog: back")
 
 
 HANDLERS = {

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.perceive.scene import Control
+from crawler.trace import ActedBy, ActionType
 from strategies.base import Decision, StrategyContext
 
 MAX_MISSES = 5
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
-PLAIN_TYPES = ("back", "home", "wait", "swipe")  # replayed as they are: nothing on screen to match
+# replayed as they are: nothing on screen to match
+PLAIN_TYPES = (ActionType.BACK, ActionType.HOME, ActionType.WAIT, ActionType.SWIPE)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def match_recorded(a: dict, ctx: StrategyContext, reason: str = "") -> Match | N
         return Match(Decision(kind, role=role, control=ctx.scene.actions[role], reason=reason, text=text), "role")
     if role == "consent_checkbox" and ctx.scene.checkboxes:
         box = ctx.scene.checkboxes[0]
-        return Match(Decision("tap", role=role, control=Control(box.bounds, box.text), reason=reason), "role")
+        return Match(Decision(ActionType.TAP, role=role, control=Control(box.bounds, box.text), reason=reason), "role")
     widget_id = a.get("widget", "") or ""
     if widget_id:
         exact = next((w for w in ctx.widgets if w.identity == widget_id), None)
@@ -79,21 +81,22 @@ class ReplayStrategy:
     name = "replay"
 
     def __init__(self, actions: list[dict]):
-        self.actions = [a for a in actions if a.get("by") == "strategy"]
+        self.actions = [a for a in actions if a.get("by") == ActedBy.STRATEGY]
         self.position = 0
         self.misses = 0
 
     def choose(self, ctx: StrategyContext) -> Decision:
         if self.position >= len(self.actions):
-            return Decision("stop", reason="replay finished")
+            return Decision(ActionType.STOP, reason="replay finished")
         recorded = self.actions[self.position]
         match = match_recorded(recorded, ctx)
         if match is None:
             self.misses += 1
             if self.misses > MAX_MISSES:
                 what = recorded.get("role") or recorded.get("widget")
-                return Decision("stop", reason=f"replay: step {recorded.get('seq', '?')} ({what}) not found on screen")
-            return Decision("wait", seconds=1.0, reason="replay: waiting for the recorded target")
+                return Decision(ActionType.STOP,
+                                reason=f"replay: step {recorded.get('seq', '?')} ({what}) not found on screen")
+            return Decision(ActionType.WAIT, seconds=1.0, reason="replay: waiting for the recorded target")
         self.position += 1
         self.misses = 0
         return match.decision
@@ -260,16 +263,16 @@ class PlannedReplay:
         for kind, role, group in self.dismissals:
             if kind == ctx.scene.kind and role in ctx.scene.actions and group in ("", permission):
                 self.progress.dismissed += 1
-                return Decision("tap", role=role, control=ctx.scene.actions[role],
+                return Decision(ActionType.TAP, role=role, control=ctx.scene.actions[role],
                                 reason=f"reproduce: dismiss {kind} with {role}, as the original run did")
         return None
 
     def _wait(self, reason: str) -> Decision:
-        return Decision("wait", seconds=self.poll, reason=reason)
+        return Decision(ActionType.WAIT, seconds=self.poll, reason=reason)
 
     def _stop(self, reason: str) -> Decision:
         self.progress.stopped = reason
-        return Decision("stop", reason=reason)
+        return Decision(ActionType.STOP, reason=reason)
 
     @staticmethod
     def _describe(step: PlannedStep) -> str:

@@ -6,7 +6,8 @@ import itertools
 
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, Obs
 
 REFUSE_LIKE_ROLES = frozenset({"refuse", "browse", "close", "exit", "not_now"})
 TEXT_LIMIT = 80
@@ -72,7 +73,7 @@ def consent_refusal_exit(ctx: DetectorContext) -> list[Finding]:
                          for o in chain if "browse" in o.actions})
         if browse:
             continue  # a browse-only / guest mode was offered: refusing it was our choice
-        refusals = 1 + sum(1 for s in gone.via if tl.step(s).data.get("role") == "refuse")
+        refusals = 1 + sum(1 for s in gone.via if Act.of(tl.step(s)).role == "refuse")
         steps = [o.seq for o in chain] + [act.seq] + list(gone.via) + list(gone.evidence)
         metrics = {"steps_to_exit": refusals, "seconds_to_exit": round(max(0.0, gone.t - act.t), 1),
                    "exit_type": gone.type, "modes_offered": []}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Ask, Obs, Timeline
+from crawler.detectors.timeline import Ask, Timeline, is_feature
+from crawler.trace import Obs
 
 LINE_LIMIT, LINES = 80, 8
 
@@ -16,7 +17,7 @@ def upfront_permission_burst(ctx: DetectorContext) -> list[Finding]:
     launches = [a for a in tl.launch_actions if a.cold]
     for launch in launches:
         later = [a for a in tl.launch_actions if a.seq > launch.seq]
-        feature = next((a for a in tl.actions if a.seq > launch.seq and a.is_feature), None)
+        feature = next((a for a in tl.actions if a.seq > launch.seq and is_feature(a)), None)
         end = min([a.seq for a in later[:1]] + ([feature.seq] if feature else []) + [tl.seqs[-1] + 1])
         asks = [a for a in tl.asks if launch.seq < a.seq < end and a.how == "dialog" and not a.user_triggered
                 and a.group != "unknown" and a.t - launch.t <= window]

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, ActionType, Event, EventType, Obs, SceneKind, StepKind
 
-AD_KINDS = ("splash_ad", "ad_popup")
+AD_KINDS = (SceneKind.SPLASH_AD, SceneKind.AD_POPUP)
 CLOSE_ROLES = ("close", "skip")
-NAVIGATION_TYPES = ("launch", "relaunch", "force_stop", "clear_data", "home", "kill_background")
+NAVIGATION_TYPES = (ActionType.LAUNCH, ActionType.RELAUNCH, ActionType.FORCE_STOP, ActionType.CLEAR_DATA,
+                    ActionType.HOME, ActionType.KILL_BACKGROUND)
 RATE_WINDOW_S = 60.0
 TEXT_LIMIT = 60
 EVIDENCE_LIMIT = 40
@@ -200,17 +202,20 @@ def splash_ad_no_skip(ctx: DetectorContext) -> list[Finding]:
 def _opened_by(tl: Timeline, tap: Act, ad: Obs, window_s: float) -> tuple[str, int, float] | None:
     """What came up after our close tap, before our next action: (what, step seq, confidence)."""
     for s in tl.steps[tl.seqs.index(tap.seq) + 1:]:
-        if s.kind == "action" and s.data.get("type") != "wait" or s.kind == "run_end" or s.t - tap.t > window_s:
+        if s.kind == StepKind.ACTION and Act.of(s).type != ActionType.WAIT or s.kind == StepKind.RUN_END \
+                or s.t - tap.t > window_s:
             break
-        if s.kind == "event" and s.data.get("type") == "activity_start" and tl.is_caller_app(s.data) \
-                and tl.is_third_party(str(s.data.get("package", ""))):
-            return str(s.data.get("component") or s.data.get("package"))[:TEXT_LIMIT * 2], s.seq, 0.85
-        if s.kind != "observation":
+        if s.kind == StepKind.EVENT:
+            event = Event.of(s)
+            if event.type == EventType.ACTIVITY_START and tl.is_caller_app(event.data) \
+                    and tl.is_third_party(event.package):
+                return (event.component or event.package)[:TEXT_LIMIT * 2], s.seq, 0.85
+        if s.kind != StepKind.OBSERVATION:
             continue
         obs = tl.obs_after(s.seq - 1)
         if tl.is_away(obs) and tl.is_third_party(obs.package):
             return obs.package, obs.seq, 0.9
-        if tl.is_app(obs.package) and obs.kind == "app" and obs.activity != ad.activity \
+        if tl.is_app(obs.package) and obs.kind == SceneKind.APP and obs.activity != ad.activity \
                 and tl.vocab.is_landing_activity(obs.activity):
             return obs.activity[:TEXT_LIMIT * 2], obs.seq, 0.65
     return None

@@ -7,7 +7,8 @@ from collections import Counter
 
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Ask, Denial, Obs, Timeline
+from crawler.detectors.timeline import Ask, Denial, Timeline, is_feature
+from crawler.trace import Act, Obs
 
 BLOCKING_ROLES = frozenset({"grant", "settings", "exit", "ok"})  # a nag offering only these blocks use
 NOTICE_ROLES = frozenset({"exit", "ok"})  # "no permission, the app will close [OK]": tapping it is not our choice
@@ -78,7 +79,7 @@ def refusal_loop(ctx: DetectorContext) -> list[Finding]:
         if denial is None:
             continue
         since = max([denial.seq] + [a.seq for a in tl.launch_actions if a.seq < ask.seq])
-        if any(a.is_feature for a in tl.actions_between(since, ask.seq)):
+        if any(is_feature(a) for a in tl.actions_between(since, ask.seq)):
             continue  # the user went for a feature: a dialog blocking that feature is not blocking the app
         blocking.setdefault(ask.group, []).append((obs, denial))
     findings = []
