@@ -133,7 +133,7 @@ class Session:
                 hierarchy = parse_hierarchy(snap.xml)
             except BadHierarchy as exc:
                 bad += 1
-                self._record("recovery", snap.t, {"type": RecoveryType.BAD_HIERARCHY, "detail": str(exc)[:300]})
+                self._record(StepKind.RECOVERY, snap.t, {"type": RecoveryType.BAD_HIERARCHY, "detail": str(exc)[:300]})
                 if bad >= 3:
                     raise CrawlEnded(EndReason.ERROR, f"the device keeps returning an unusable hierarchy: {exc}")
                 self.device.wait(1.0)

@@ -94,8 +94,7 @@ class Timeline:
     user_trigger_window_s: float = 5.0
 
     def __post_init__(self) -> None:
-        start = self.trace.start
-        app = start.get("app", {}) if isinstance(start.get("app"), dict) else {}
+        app = self.trace.app
         self.package: str = str(app.get("package", ""))
         self.app_version: str = str(app.get("version_name", "") or app.get("version_code", "") or "")
         self.steps: list[Step] = list(self.trace.steps)
