@@ -153,7 +153,7 @@ def ocr_share(limit: int, budget: float) -> None:
                 run, _reason, _detail = crawl_app(serial=serial, package=package, out=Path(tmp) / package,
                                                   device=device, budget=budget, idle=0.0, ocr=True, progress=False)
             with RunStore.open(run) as store:
-                scenes = [s.data["scene"] for s in store.trace().of("observation")]
+                scenes = [obs.scene for obs in store.trace().observations()]
             from_pixels = sum(1 for scene in scenes if scene.get("source", "hierarchy") != "hierarchy")
             total.update(steps=counter.steps, ocr=counter.pixel_steps, observations=len(scenes), pixels=from_pixels)
             print(f"| {package} | {counter.steps} | {counter.pixel_steps} | {from_pixels} of {len(scenes)} |")
