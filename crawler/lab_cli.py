@@ -77,10 +77,10 @@ def cmd_lab_run(args) -> int:
     from crawler.lab import LabError, NotALab
     from crawler.lab.apps import read_apps
     from crawler.lab.display import LabDisplay, PlainReporter, jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.job import result_from_run
     from crawler.lab.lock import LabLock
     from crawler.lab.pool import DevicePool, QuietObserver
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.out)
     if args.resume and not LabIndex.exists(root):
@@ -136,8 +136,8 @@ def cmd_lab_run(args) -> int:
 
 def cmd_lab_status(args) -> int:
     from crawler.lab.display import jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.lock import lab_is_running
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.dir)
     with LabIndex.open(root) as index:

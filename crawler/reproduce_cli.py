@@ -15,8 +15,8 @@ USER_ERRORS = {"NoFindings", "UnknownFinding", "CannotPlan", "BadOutput"}
 
 
 def cmd_reproduce(args) -> int:
-    from crawler.graph import safe_text
     from crawler.reproduce import reproduce
+    from crawler.text_safety import export_text
 
     if args.runs < 1:
         raise UsageError(f"--runs {args.runs}: need at least one run")
@@ -27,7 +27,7 @@ def cmd_reproduce(args) -> int:
         if attempt.by_bounds:
             notes.append(f"matched by position: steps {', '.join(map(str, attempt.by_bounds))}")
         if not attempt.reproduced and attempt.detail:
-            notes.append(safe_text(attempt.detail))  # may quote a widget label: app text, bounded and cleaned
+            notes.append(export_text(attempt.detail))  # may quote a widget label: app text, bounded and cleaned
         console.print(f"run {attempt.attempt}/{args.runs}: {verdict}" + (f" ({'; '.join(notes)})" if notes else ""),
                       markup=False)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -171,13 +170,3 @@ def kill_emulator(port: int, timeout: float = 5.0, token_path: Path | None = Non
         console.kill()
     finally:
         console.close()
-
-
-def console_is_up(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
-    """Something accepts connections on the console port (no protocol: a bare TCP probe)."""
-    deadline = time.monotonic() + timeout
-    try:
-        with socket.create_connection((host, port), timeout=max(0.05, deadline - time.monotonic())):
-            return True
-    except OSError:
-        return False

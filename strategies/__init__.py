@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategies.base import Context, Decision, History, Strategy, Widget
+from strategies.base import Decision, History, Strategy, StrategyContext, Widget
 
 NAMES = ("deny", "bfs", "random", "replay")
 
@@ -31,4 +31,4 @@ def make_strategy(name: str, seed: int = 0, replay_actions: list[dict] | None = 
     raise UnknownStrategy(f"{name!r}: unknown strategy (choose from {', '.join(NAMES)})")
 
 
-__all__ = ["NAMES", "Context", "Decision", "History", "Strategy", "UnknownStrategy", "Widget", "make_strategy"]
+__all__ = ["NAMES", "Decision", "History", "Strategy", "StrategyContext", "UnknownStrategy", "Widget", "make_strategy"]

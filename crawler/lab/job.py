@@ -178,19 +178,20 @@ def result_from_run(run: Path, serial: str = "", options: LabOptions | None = No
 
     from crawler.crawl import derive_findings
     from crawler.store import NewerSchema, NotARun, RunStore
+    from crawler.trace import EndReason, RunEnd, StepKind, Trace
 
     try:
         with RunStore.open(run) as store:
-            ends = list(store.steps(["run_end"]))
-            starts = list(store.steps(["run_start"]))
+            ends = [RunEnd.of(s) for s in store.steps([StepKind.RUN_END])]
+            start = Trace(list(store.steps([StepKind.RUN_START])))
             if not ends:
                 return None
-            package = starts[0].data.get("app", {}).get("package", "") if starts else ""
-            serial = serial or (starts[0].data.get("device", {}).get("serial", "") if starts else "")
+            package = start.package
+            serial = serial or str(start.device.get("serial", ""))
             findings = derive_findings(store, (options or LabOptions()).thresholds())
     except (NotARun, NewerSchema, sqlite3.Error, OSError, ValueError) as exc:  # an unreadable run is treated as cut short: the job is crawled again
         log.warning("%s: cannot read the run (%s): the job will be crawled again", run, exc)
         return None
-    end = ends[-1].data
-    return JobResult(package, serial, run=Path(run), end=end.get("reason", ""), detail=end.get("detail", ""),
-                     kinds=sorted({f.kind for f in findings}), device_lost=end.get("reason") == "device_lost")
+    end = ends[-1]
+    return JobResult(package, serial, run=Path(run), end=end.reason, detail=end.detail,
+                     kinds=sorted({f.kind for f in findings}), device_lost=end.reason == EndReason.DEVICE_LOST)

@@ -1,4 +1,4 @@
-"""The lab index (crawler.lab.queue): claims, outcomes, and recovering the jobs of a lab that died. No device."""
+"""The lab index (crawler.lab.index): claims, outcomes, and recovering the jobs of a lab that died. No device."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crawler.lab import JobResult, JobSpec, LabError, LabOptions, NotALab
+from crawler.lab.index import LabIndex
 from crawler.lab.job import result_from_run
-from crawler.lab.queue import LabIndex
 from crawler.store import RunStore
 
 T0 = 1_700_000_000.0
