@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from crawler.errors import UserError
 from crawler.trace import Step, Trace
 
 FORMATS = ("graphml", "json", "dot")
@@ -36,7 +37,7 @@ DEATH_RECOVERIES = ("died",)
 LEFT_RECOVERIES = ("left_app",)
 
 
-class UnknownGraphFormat(ValueError):
+class UnknownGraphFormat(UserError, ValueError):
     pass
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, GENESIS, RunStore, canonical, step_hash
 from crawler.trace import Step
 from crawler.version import TOOL
@@ -53,7 +54,7 @@ FILE_MODE = 0o100644  # regular file, rw-r--r--
 STORED_SUFFIXES = (".png", ".jpg")  # already compressed: deflating them again only costs time
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The run cannot be exported as asked (no findings, unknown finding, broken chain, missing blob, bad -o)."""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, GENESIS, canonical, step_hash
 from reports import signing
 from reports.bundle import BLOB_FOLDERS, CHAIN, FINDINGS, FORMAT, FORMAT_VERSION, MANIFEST, SIGNATURE, TRACE
@@ -42,7 +43,7 @@ END_RECORD_SIZE = 22  # the end of central directory record without a comment
 MB = 1 << 20
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """The bundle cannot be checked at all (no such file, not a zip): bad input, not a failed verification."""
 
 

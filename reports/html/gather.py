@@ -12,6 +12,7 @@ from typing import Any
 
 from crawler.apk import Signer, apk_signers, sha256_file
 from crawler.detectors.taxonomy import load_taxonomy
+from crawler.errors import UserError
 from crawler.graph import build_graph, safe_text
 from crawler.store import NewerSchema, NotARun, RunStore
 from crawler.trace import Step, Trace
@@ -41,7 +42,7 @@ DETAIL_CHARS = 200
 MARKED_ACTIONS = ("tap", "long_tap", "text", "swipe")
 
 
-class ReportError(Exception):
+class ReportError(UserError):
     """The report cannot be made from this input (no such run, not a run, APK that is not the run's): one line."""
 
 
