@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.inspect import inspect_screen
+from crawler.inspection import inspect_screen
 from crawler.perceive import vision
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real" / "img"

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import UserError
 from crawler.perceive import perceive
 from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, clean, parse_hierarchy
 
 MAX_PNG_BYTES = 32 * 1024 * 1024
 
 
-class InspectError(ValueError):
+class InspectError(UserError, ValueError):
     """An input file of `naysayer inspect` is missing, unreadable or unusable."""
 
 
