@@ -163,7 +163,7 @@ def ocr_share(limit: int, budget: float) -> None:
 
 
 def scene_accuracy() -> None:
-    from crawler.inspect import inspect_screen
+    from crawler.inspection import inspect_screen
 
     table = REAL / "img" / "sources.tsv"
     if not table.is_file():

@@ -21,6 +21,7 @@ from typing import Any
 
 import networkx as nx
 
+from crawler.errors import UserError
 from crawler.text_safety import export_text
 from crawler.trace import Act, Event, EventType, Obs, Recovery, RecoveryType, Step, StepKind, Trace
 
@@ -34,7 +35,7 @@ DEATH_RECOVERIES = (RecoveryType.DIED,)
 LEFT_RECOVERIES = (RecoveryType.LEFT_APP,)
 
 
-class UnknownGraphFormat(ValueError):
+class UnknownGraphFormat(UserError, ValueError):
     pass
 
 

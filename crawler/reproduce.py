@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ from typing import Any
 import networkx as nx
 import yaml
 
+from crawler.crawl import CrawlOptions, run_crawl
 from crawler.detectors.finding import Finding
+from crawler.errors import UserError
 from crawler.graph import build_graph
-from crawler.session import REFUSAL_ROLES, CrawlSettings, Session
+from crawler.session import REFUSAL_ROLES
 from crawler.store import RunStore
 from crawler.trace import Act, ActedBy, ActionType, Obs, SceneKind, Step, StepKind, Trace
 from strategies.replay import PlannedReplay, PlannedStep
@@ -49,19 +51,19 @@ ID_LIMIT = 80
 DIALOG_SCENES = (SceneKind.PERMISSION_DIALOG, SceneKind.RATIONALE_DIALOG, SceneKind.CONSENT_DIALOG)
 
 
-class NoFindings(Exception):
+class NoFindings(UserError):
     """The run has no findings to reproduce."""
 
 
-class UnknownFinding(Exception):
+class UnknownFinding(UserError):
     """The finding id is not one of the run's findings."""
 
 
-class CannotPlan(Exception):
+class CannotPlan(UserError):
     """The run's trace does not show a way from a cold start to the finding."""
 
 
-class BadOutput(Exception):
+class BadOutput(UserError):
     """--out is not a folder the new runs can go in."""
 
 
@@ -292,7 +294,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
     rule = rules.of(finding.kind)
     by_seq = {s.seq: s for s in trace.steps}
     settings = trace.start.get("settings") or {}
-    quit_window = float(settings.get("quit_window", CrawlSettings.quit_window) or CrawlSettings.quit_window)
+    quit_window = float(settings.get("quit_window", CrawlOptions.quit_window) or CrawlOptions.quit_window)
     graph = transition_graph(trace)
     edge_of = {key: (u, v) for u, v, key in graph.edges(keys=True)}
     start = _start_observation(trace)
@@ -422,47 +424,41 @@ class ReproductionReport:
 
 
 def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Path | None = None,
-              adb_port: int | None = None, ocr: bool = True, thresholds=None, device=None,
+              adb_port: int | None = None, options: CrawlOptions | None = None, device=None,
               on_attempt: Callable[[AttemptResult], None] | None = None) -> ReproductionReport:
     """Replay the way to `finding_id` of `run` on `serial`, `runs` times, each a new run linked to the original.
-    User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, BadOutput, DeviceError) raise before any run is
-    created."""
-    from crawler.crawl import derive_findings
+    `options` gives ocr and the thresholds the new runs are judged with; budget, idle, steps and the quit window
+    come from the plan. User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, BadOutput, DeviceError) raise
+    before any run is created."""
     from crawler.device import AndroidDevice, adb_client
     from crawler.session import preflight
 
     if runs < 1:
         raise ValueError(f"--runs {runs}: need at least one run")
+    options = options or CrawlOptions()
+    options.thresholds()  # a bad --set fails now, before the device is touched
     run = Path(run)
     trace, finding = load_finding(run, finding_id)
     plan = plan_reproduction(trace, finding)
     out = _output_folder(Path(out) if out is not None else run.resolve().parent)
     device = device or AndroidDevice(serial, adb_client(adb_port))
-    preflight(device, plan.package)
-    engine = None
-    if ocr:
-        from crawler.perceive.ocr import default_engine
-
-        engine = default_engine()
+    apk = preflight(device, plan.package)  # the installed APK, recorded in every new run as a crawl records it
     report = ReproductionReport(run, finding, plan)
     # every wait is a step: allow one per poll over the whole budget, besides the planned actions
     steps = int(plan.budget / plan.rules.poll) + 2 * len(plan.steps) + 50
-    settings = CrawlSettings(budget=plan.budget, steps=steps, idle=plan.idle, quit_window=plan.quit_window)
+    options = replace(options, strategy="replay", budget=plan.budget, steps=steps, idle=plan.idle,
+                      quit_window=plan.quit_window, keep_data=False)
     for attempt in range(1, runs + 1):
         strategy = plan.strategy()
         link = {"run": run.resolve().name, "path": str(run.resolve()), "finding": finding.id, "kind": finding.kind,
                 "attempt": attempt, "of": runs}
-        store = RunStore.create(out, package=plan.package)
-        try:
-            session = Session(device, plan.package, strategy, store, settings, ocr=engine,
-                              start_links={"reproduces": link})
-            end, detail = session.run()
-            found = same_finding(plan, derive_findings(store, thresholds))
+        crawl = run_crawl(options, device, plan.package, out, apk=apk, strategy=strategy,
+                          start_links={"reproduces": link})
+        found = same_finding(plan, crawl.findings)
+        with RunStore.open(crawl.run) as store:
             version = str(store.trace().app.get("version_name", ""))
-        finally:
-            store.close()
-        result = AttemptResult(attempt, store.path, found is not None, found.id if found else "", end,
-                               strategy.progress.stopped or detail, version, list(strategy.progress.by_bounds),
+        result = AttemptResult(attempt, crawl.run, found is not None, found.id if found else "", crawl.reason,
+                               strategy.progress.stopped or crawl.detail, version, list(strategy.progress.by_bounds),
                                list(strategy.progress.off_state))
         report.attempts.append(result)
         if on_attempt is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from crawler.errors import UserError
 from crawler.text_safety import SCREEN_TEXT_LIMIT
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -24,7 +25,7 @@ DEFAULT_SCREEN = (0, 0, 720, 1600)
 Bounds = tuple[int, int, int, int]
 
 
-class BadHierarchy(ValueError):
+class BadHierarchy(UserError, ValueError):
     """The hierarchy dump is empty, truncated, malformed, hostile or too large."""
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from crawler.android.logcat import LogcatReader
 from crawler.apk import ApkFacts, read_apk_facts
 from crawler.apk.installed import installed_apk_facts
+from crawler.crawl import CrawlOptions
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.perceive import perceive
 from crawler.perceive.scene import Scene
@@ -36,24 +37,6 @@ log = logging.getLogger(__name__)
 
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
 SETTINGS_PACKAGE = "com.android.settings"
-
-
-@dataclass
-class CrawlSettings:
-    budget: float = 300.0  # device seconds of exploration
-    steps: int = 400  # decisions at most
-    quit_window: float = 10.0  # seconds watched after every refusal
-    watch_poll: float = 1.0
-    settle_poll: float = 0.3
-    settle_max: float = 3.0
-    max_relaunches: int = 4  # relaunches after the app itself left; exits we caused do not count
-    idle: float = 900.0  # device seconds watched after exploration, app killed, for self-starts
-    idle_poll: float = 60.0
-    keep_data: bool = False
-    seed: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -77,10 +60,10 @@ class CrawlEnded(Exception):
 
 class Session:
     def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
-                 settings: CrawlSettings | None = None, ocr=None, apk: ApkFacts | None = None,
+                 options: CrawlOptions | None = None, ocr=None, apk: ApkFacts | None = None,
                  on_progress: Callable[[dict], None] | None = None, start_links: dict[str, Any] | None = None):
         self.device, self.package, self.strategy, self.store = device, package, strategy, store
-        self.settings = settings or CrawlSettings()
+        self.options = options or CrawlOptions()
         self.ocr = ocr
         self.apk = apk
         self.start_links = start_links or {}  # recorded in run_start, e.g. {"reproduces": {run, finding, ...}}
@@ -139,10 +122,10 @@ class Session:
                 self.device.wait(1.0)
                 continue
             key = state_key(hierarchy, None, snap.foreground.package if snap.foreground else "")
-            if key == previous_key or snap.t - start >= self.settings.settle_max:
+            if key == previous_key or snap.t - start >= self.options.settle_max:
                 return snap, hierarchy
             previous_key = key
-            self.device.wait(self.settings.settle_poll)
+            self.device.wait(self.options.settle_poll)
 
     def observe(self, record_unchanged: bool = True) -> Observation:
         snap, hierarchy = self._settled_snapshot()
@@ -221,7 +204,7 @@ class Session:
     def _action(self, t: float, data: dict) -> int:
         self.steps += 1
         seq = self._record(StepKind.ACTION, t, data)
-        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.settings.budget,
+        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.options.budget,
                           "what": data.get("reason", data.get("type", ""))})
         return seq
 
@@ -295,9 +278,9 @@ class Session:
     def watch(self, since: float) -> None:
         """After a refusal: only look, for the quit window, unless the app is already gone."""
         while True:
-            self.device.wait(self.settings.watch_poll)
+            self.device.wait(self.options.watch_poll)
             obs = self.observe(record_unchanged=False)
-            if obs.pid is None or not obs.in_app or obs.t - since >= self.settings.quit_window:
+            if obs.pid is None or not obs.in_app or obs.t - since >= self.options.quit_window:
                 return
 
     # -- recovering -------------------------------------------------------------------------------------------
@@ -323,7 +306,7 @@ class Session:
             self.history.exit_states.add(last_action.get("state", ""))
         else:
             self.app_exits += 1
-        if self.app_exits > self.settings.max_relaunches:
+        if self.app_exits > self.options.max_relaunches:
             raise CrawlEnded(EndReason.DONE, f"the app left the foreground {self.app_exits} times")
         self.launch(cold=died, reason="relaunch after the app " + ("quit" if died else "left the foreground"))
         return True
@@ -345,12 +328,12 @@ class Session:
             "device": info.to_json(),
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
                     **(self.apk or ApkFacts("")).to_json()},
-            "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
-            "settings": self.settings.to_json(), **self.start_links,
+            "tool": TOOL, "strategy": self.strategy.name, "seed": self.options.seed,
+            "settings": self.options.to_json(), **self.start_links,
         })
         if d.pid(self.package) is not None:
             d.force_stop(self.package)
-        if not self.settings.keep_data:
+        if not self.options.keep_data:
             self._action(self.t0, {"type": ActionType.CLEAR_DATA, "reason": "start from a fresh install state",
                                    "user_like": False, "by": ActedBy.SESSION})
             d.clear_data(self.package)
@@ -364,10 +347,10 @@ class Session:
             obs = self.observe()
             acted = last_action is not None and last_action["type"] != ActionType.WAIT
             repeats = repeats + 1 if acted and obs.state == before else 0
-            if obs.t - self.t0 >= self.settings.budget:
-                raise CrawlEnded(EndReason.BUDGET, f"{self.settings.budget:.0f} s of device time used")
-            if self.steps >= self.settings.steps:
-                raise CrawlEnded(EndReason.STEPS, f"{self.settings.steps} steps taken")
+            if obs.t - self.t0 >= self.options.budget:
+                raise CrawlEnded(EndReason.BUDGET, f"{self.options.budget:.0f} s of device time used")
+            if self.steps >= self.options.steps:
+                raise CrawlEnded(EndReason.STEPS, f"{self.options.steps} steps taken")
             if self.recover(obs, last_action):
                 last_action, repeats = None, 0
                 continue
@@ -393,7 +376,7 @@ class Session:
 
     def _idle(self) -> None:
         """Leave the app as a user would and watch for the process starting by itself."""
-        if self.settings.idle <= 0:
+        if self.options.idle <= 0:
             return
         d = self.device
         t = d.now()
@@ -403,12 +386,12 @@ class Session:
         self._action(t, {"type": ActionType.KILL_BACKGROUND, "reason": "reclaim the background process as Android does",
                          "user_like": False, "by": ActedBy.SESSION})
         d.shell(f"am kill {self.package}")
-        end = t + self.settings.idle
+        end = t + self.options.idle
         while True:
-            d.wait(self.settings.idle_poll)
+            d.wait(self.options.idle_poll)
             now = d.now()
             self._drain_events()
-            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.settings.budget,
+            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.options.budget,
                               "what": "idle: watching for self-starts"})
             if now >= end:
                 break

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from crawler.errors import UserError
+
 AUTH_REQUIRED = "Android Console: Authentication required"
 KILL_REPLY = "OK: killing emulator, bye bye"
 TOKEN_FILE_NAME = ".emulator_console_auth_token"
@@ -24,7 +26,7 @@ MAX_REPLY = 256 * 1024  # a console reply is a few lines; more is a confused pee
 SAFE_COMMAND = re.compile(r"[\x20-\x7e]{1,1000}")
 
 
-class ConsoleError(Exception):
+class ConsoleError(UserError):
     """The emulator console cannot be reached, refused us, or answered something that is not the protocol."""
 
 

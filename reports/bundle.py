@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, RunStore, canonical, open_blob
 from crawler.trace import Step
 from crawler.version import TOOL
@@ -53,7 +54,7 @@ REPORT = "report.html"
 BLOB_FOLDERS = {"png": "screenshots", "xml": "hierarchies"}  # trace data field -> folder in the bundle
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The run cannot be exported as asked (no findings, unknown finding, broken chain, missing blob, bad -o)."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, canonical, findings_hash
 from reports import signing
 from reports.bundle import (
@@ -52,7 +53,7 @@ READ_CHUNK = 1 << 20
 MB = 1 << 20
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """The bundle cannot be checked at all (no such file, not a zip): bad input, not a failed verification."""
 
 

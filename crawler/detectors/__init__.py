@@ -1,7 +1,7 @@
 """Detectors: pure functions of a recorded trace that turn it into findings (see taxonomy.yaml for the kinds).
 
 `detect(trace, settings)` runs every detector in `DETECTORS` on one shared `Timeline` of the trace and returns the
-findings at or above the `general.min_confidence` setting, sorted by time. No I/O: the CLI layer (cli_support) reads
+findings at or above the `general.min_confidence` setting, sorted by time. No I/O: crawler.analyze reads
 the run store.
 """
 

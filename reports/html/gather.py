@@ -12,6 +12,7 @@ from typing import Any
 
 from crawler.apk import Signer, apk_signers, sha256_file
 from crawler.detectors.taxonomy import load_taxonomy
+from crawler.errors import UserError
 from crawler.graph import build_graph
 from crawler.store import DamagedRun, NewerSchema, NotARun, RunStore
 from crawler.text_safety import export_text
@@ -54,7 +55,7 @@ DETAIL_CHARS = 200
 MARKED_ACTIONS = (ActionType.TAP, ActionType.LONG_TAP, ActionType.TEXT, ActionType.SWIPE)
 
 
-class ReportError(Exception):
+class ReportError(UserError):
     """The report cannot be made from this input (no such run, not a run, APK that is not the run's): one line."""
 
 

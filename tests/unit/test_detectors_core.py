@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from crawler.analyze import AnalyzeError, analyze_run, findings_json
+from crawler.cli.findings import findings_table
 from crawler.detectors import DETECTORS, detect
-from crawler.detectors.cli_support import AnalyzeError, analyze_run, findings_json, findings_table
 from crawler.detectors.taxonomy import (
     REQUIRED_KINDS,
     Settings,

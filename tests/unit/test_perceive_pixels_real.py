@@ -11,7 +11,7 @@ import csv
 
 import pytest
 
-from crawler.inspect import inspect_screen
+from crawler.inspection import inspect_screen
 from crawler.perceive import vision
 from tests.reference import needs_reference, reference_path
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.cli_common import UsageError, console, duration, out, print_json
-
-USER_ERRORS = {"AvdError", "SdkNotFound", "UnknownAvd", "SnapshotNotFound", "NoFreePort", "EmulatorFailed",
-               "EmulatorNotRunning", "ConsoleError", "ConsoleAuthError", "ConsoleCommandError"}
+from crawler.cli.options import duration
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
 
 def cmd_list(args) -> int:

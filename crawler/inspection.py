@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import UserError
 from crawler.perceive import perceive
 from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, parse_hierarchy
 from crawler.text_safety import clean_screen_text
@@ -12,7 +13,7 @@ from crawler.text_safety import clean_screen_text
 MAX_PNG_BYTES = 32 * 1024 * 1024
 
 
-class InspectError(ValueError):
+class InspectError(UserError, ValueError):
     """An input file of `naysayer inspect` is missing, unreadable or unusable."""
 
 
