@@ -21,6 +21,7 @@ RuntimeError, FileExistsError...), so code that catches those goes on catching i
     ├── NotARun                     not a run directory (crawler.store)
     ├── NewerSchema                 a run written by a newer naysayer
     ├── BrokenChain                 a trace whose hash chain does not hold
+    ├── DamagedRun                  a run database that cannot be read where asked (truncated, not UTF-8)
     ├── RunExists                   a run id already used
     ├── BadRunId                    a run id that is not a plain name
     ├── MissingBlob                 a blob the trace names is not in the run

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from crawler.cli.output import out, print_json
+from pathlib import Path
+
+from crawler.cli.output import console, out, print_json
 from crawler.errors import UsageError
+
+
+def cmd_fake_sdk(args) -> int:
+    from emulator.sim.fake_sdk import FakeAvd, make_fake_sdk
+
+    names = args.avd or ["Pixel_6_API_33"]
+    avds = [FakeAvd(name, api=args.api, skin=args.skin or "", locale=args.locale, apps=args.apps,
+                    boot_seconds=args.boot)
+            for name in names]
+    sdk, avd_home = make_fake_sdk(Path(args.dir).resolve(), avds)
+    console.print(f"simulated SDK with AVD(s) {', '.join(names)}; use it with:")
+    out.print(f"export ANDROID_HOME={sdk} ANDROID_AVD_HOME={avd_home}", markup=False)
+    return 0
 
 
 def cmd_sim_skins(args) -> int:
