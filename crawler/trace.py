@@ -133,6 +133,17 @@ class Step:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ChainedStep(Step):
+    """A step with its link in the hash chain (crawler.chain): as the store walks it for export, as a bundle's
+    trace.jsonl ships it. `canonical`: the text it was read from is exactly the canonical JSON of its fields (what
+    naysayer writes); a bundle line with the same content in other bytes is not."""
+
+    prev_hash: str
+    hash: str
+    canonical: bool = True
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

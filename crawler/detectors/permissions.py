@@ -5,7 +5,7 @@ from __future__ import annotations
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Ask, Timeline, is_feature
-from crawler.trace import Obs
+from crawler.trace import Obs, SceneKind
 
 LINE_LIMIT, LINES = 80, 8
 
@@ -47,14 +47,15 @@ def _context_screen(tl: Timeline, seq: int) -> Obs | None:
 def _explains(tl: Timeline, obs: Obs | None, group: str) -> bool:
     if obs is None:
         return False
-    if obs.kind == "rationale_dialog" and (obs.permission == group or group in tl.vocab.groups_named(" ".join(obs.text))):
+    if obs.kind == SceneKind.RATIONALE_DIALOG \
+            and (obs.permission == group or group in tl.vocab.groups_named(" ".join(obs.text))):
         return True
     return any(group in tl.vocab.groups_named(line) and tl.vocab.states_purpose(line) for line in obs.text)
 
 
 def no_purpose_explained(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "no_purpose_explained"
-    dialogs = {o.seq: o for o in tl.observations if o.kind == "permission_dialog"}
+    dialogs = {o.seq: o for o in tl.observations if o.kind == SceneKind.PERMISSION_DIALOG}
     findings, reported = [], set()
     for ask in tl.asks:
         if ask.how != "dialog" or ask.user_triggered or ask.group in ("unknown", *reported):

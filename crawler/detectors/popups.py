@@ -40,10 +40,12 @@ def _appearances(tl: Timeline) -> list[Obs]:
     """Each time an app pop-up comes up: a new one, or the same one again after we answered it."""
     shown, previous = [], None
     for obs in tl.observations:
-        if obs.kind == "ad_popup" and not tl.is_away(obs):
+        if obs.kind == SceneKind.AD_POPUP and not tl.is_away(obs):
             answered = previous is not None and any(
-                a.role or a.type == "back" for a in tl.actions_between(previous.seq, obs.seq) if a.type != "wait")
-            if previous is None or previous.kind != "ad_popup" or previous.signature() != obs.signature() or answered:
+                a.role or a.type == ActionType.BACK for a in tl.actions_between(previous.seq, obs.seq)
+                if a.type != ActionType.WAIT)
+            if previous is None or previous.kind != SceneKind.AD_POPUP or previous.signature() != obs.signature() \
+                    or answered:
                 shown.append(obs)
         previous = obs
     return shown
@@ -54,10 +56,10 @@ def _returned(tl: Timeline, close: Act, popup: Obs, later: list[Obs]) -> Obs | N
     again = next((o for o in later if o.seq > close.seq and o.signature() == popup.signature()), None)
     if again is None:
         return None
-    if any(a.type in NAVIGATION_TYPES or a.type == "back" and a.scene != "ad_popup"
+    if any(a.type in NAVIGATION_TYPES or a.type == ActionType.BACK and a.scene != SceneKind.AD_POPUP
            for a in tl.actions_between(close.seq, again.seq)):
         return None
-    screens = [o for o in tl.obs_between(close.seq, again.seq) if o.kind != "ad_popup"]
+    screens = [o for o in tl.obs_between(close.seq, again.seq) if o.kind != SceneKind.AD_POPUP]
     if any(tl.is_away(o) for o in screens):
         return None
     states = {o.state or o.activity for o in screens}
@@ -74,7 +76,7 @@ def popup_harassment(ctx: DetectorContext) -> list[Finding]:
     returns: list[tuple[Act, Obs]] = []
     for popup in shown:
         close = tl.action_after(popup.seq)
-        if close is None or close.scene != "ad_popup" or close.role not in CLOSE_ROLES:
+        if close is None or close.scene != SceneKind.AD_POPUP or close.role not in CLOSE_ROLES:
             continue
         again = _returned(tl, close, popup, [o for o in shown if o.seq > close.seq])
         if again is not None:

@@ -8,7 +8,7 @@ from collections import Counter
 from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.timeline import Ask, Denial, Timeline, is_feature
-from crawler.trace import Act, Obs
+from crawler.trace import Act, Obs, SceneKind
 
 BLOCKING_ROLES = frozenset({"grant", "settings", "exit", "ok"})  # a nag offering only these blocks use
 NOTICE_ROLES = frozenset({"exit", "ok"})  # "no permission, the app will close [OK]": tapping it is not our choice
@@ -26,7 +26,7 @@ def _options(obs: Obs) -> list[str]:
 
 def forced_notice_tap(tl: Timeline, act: Act) -> bool:
     """Our tap on the only button of an app dialog that offers nothing but exit / OK."""
-    if act.scene != "rationale_dialog" or act.role not in NOTICE_ROLES:
+    if act.scene != SceneKind.RATIONALE_DIALOG or act.role not in NOTICE_ROLES:
         return False
     before = tl.obs_before(act.seq)
     return before is not None and bool(before.actions) and set(before.actions) <= NOTICE_ROLES
@@ -68,7 +68,7 @@ def _denial_in_force(tl: Timeline, group: str, seq: int) -> Denial | None:
 def refusal_loop(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "refusal_loop"
     blocking: dict[str, list[tuple[Obs, Denial]]] = {}
-    nags = {o.seq: o for o in tl.observations if o.kind == "rationale_dialog"}
+    nags = {o.seq: o for o in tl.observations if o.kind == SceneKind.RATIONALE_DIALOG}
     for ask in tl.asks:
         if ask.how != "nag" or ask.user_triggered:
             continue
@@ -147,7 +147,7 @@ def unrelated_prompt_after_refusal(ctx: DetectorContext) -> list[Finding]:
             if ask.group in reported or ask.group in hits:
                 continue
             launched = any(a.seq < ask.seq for a in tl.launch_actions if a.seq > denial.seq)
-            app_back = any(o.kind != "permission_dialog" and not tl.is_away(o)
+            app_back = any(o.kind != SceneKind.PERMISSION_DIALOG and not tl.is_away(o)
                            for o in tl.obs_between(denial.seq, ask.seq))
             if not (launched or app_back):
                 continue  # the next dialog of the same request batch, not a new request after the denial

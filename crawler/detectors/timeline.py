@@ -123,13 +123,13 @@ class Timeline:
         return event.get("caller_uid") is not None and event.get("caller_uid") in self.app_uids
 
     def is_permission_ui(self, obs: Obs) -> bool:
-        return obs.kind == "permission_dialog" or obs.package in self.vocab.permission_controllers
+        return obs.kind == SceneKind.PERMISSION_DIALOG or obs.package in self.vocab.permission_controllers
 
     def is_away(self, obs: Obs) -> bool:
         """Something other than the app (or a dialog it caused) is in front."""
         if obs.app_in_front or self.is_app(obs.package) or not obs.package:
             return False
-        return not self.is_permission_ui(obs) and obs.kind != "system_dialog"
+        return not self.is_permission_ui(obs) and obs.kind != SceneKind.SYSTEM_DIALOG
 
     def is_third_party(self, package: str) -> bool:
         return bool(package) and not self.is_app(package) and package not in self.launchers \
