@@ -50,6 +50,7 @@ class ViewState:
     texts: dict[str, str] = field(default_factory=dict)  # input key -> typed text
     checked: dict[str, bool] = field(default_factory=dict)  # checkbox / switch key -> checked
     dialog_shown_at: dict[str, float] = field(default_factory=dict)  # dialog name -> time it appeared
+    scales: dict[str, float] = field(default_factory=dict)  # zoom key -> current scale
 
 
 @dataclass
@@ -114,6 +115,8 @@ class _Builder:
         self.targets: dict[str, Target] = {}
 
     def rid(self, name: str | None) -> str:
+        if name and name.startswith("android:"):
+            return f"android:id/{name[len('android:'):]}"
         return f"{self.package}:id/{name}" if name else ""
 
     def key(self, *parts: str) -> str:
@@ -347,7 +350,22 @@ def _widget(b: _Builder, w, wkey: str, y: int, bottom: int, state: ViewState) ->
         return _grid(b, w, wkey, y, bottom)
     if isinstance(w, m.ChipsWidget):
         return _chips(b, w, wkey, y, bottom)
+    if isinstance(w, m.ZoomWidget):
+        return _zoom(b, w, key, y, bottom, state)
     raise TypeError(f"no layout for {type(w).__name__}")
+
+
+def _zoom(b: _Builder, w: m.ZoomWidget, key: str, y: int, bottom: int, state: ViewState):
+    h = w.height + 80
+    if y + h > bottom:
+        return None, 0, True
+    scale = state.scales.get(key, 1.0)
+    image = ViewNode(cls="android.widget.ImageView", bounds=(MARGIN, y, WIDTH - MARGIN, y + w.height),
+                     content_desc=w.text, resource_id=b.rid(w.id), clickable=True, focusable=True,
+                     key=b.target(key, "zoom", w.on_tap, ref=key),
+                     style=Style(background="#cfd8dc", radius=16, icon="image"))
+    label = b.text((MARGIN, y + w.height + 16, WIDTH - MARGIN, y + h), f"{w.label}{scale:.2f}", size=28)
+    return ViewNode(cls="android.widget.LinearLayout", bounds=(0, y, WIDTH, y + h), children=[image, label]), h, False
 
 
 def _item_key(b: _Builder, wkey: str, item: m.Item, j: int, default_actions) -> str:
@@ -356,7 +374,7 @@ def _item_key(b: _Builder, wkey: str, item: m.Item, j: int, default_actions) -> 
 
 
 def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
-    row_h = {"feed": 200, "plain": 120, "settings": 104}[w.style]
+    row_h = {"feed": 200, "plain": 120, "settings": 104, "simple": 96}[w.style]
     x1, x2 = 0, WIDTH
     rows: list[ViewNode] = []
     cy = y
@@ -366,6 +384,11 @@ def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
             cut = True
             break
         key = _item_key(b, wkey, item, j, w.item_on_tap)
+        if w.style == "simple":  # android.R.layout.simple_list_item_1: the row is the TextView
+            rows.append(b.text((x1, cy, x2, cy + row_h), fit(item.title, 30, WIDTH - 2 * MARGIN), size=30,
+                               rid="android:id/text1", clickable=True, focusable=True, key=key))
+            cy += row_h
+            continue
         kids: list[ViewNode] = []
         left = MARGIN + 8
         if w.style == "feed":

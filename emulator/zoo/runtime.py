@@ -6,6 +6,7 @@ through `host.prefs()`. Time is `host.now()`, delays are `host.schedule`: nothin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -210,6 +211,23 @@ class ZooRuntime:
             self._show_toast(a.toast)
         elif isinstance(a, m.Log):
             host.log(a.tag or self.model.app.label[:23], a.log)
+        elif isinstance(a, m.SetText):
+            self._set_text_action(a)
+
+    def _input_key(self, widget_id: str) -> str:
+        return f"{self.stack[-1]}/{widget_id}" if self.stack else ""
+
+    def _set_text_action(self, a: m.SetText) -> None:
+        text = a.text
+        if a.sum_of:
+            total = 0.0
+            for ref in a.sum_of:
+                try:
+                    total += float(self.view.texts.get(self._input_key(ref), "").strip() or 0)
+                except ValueError:
+                    total = float("nan")
+            text = "NaN" if math.isnan(total) else (str(int(total)) if total == int(total) else f"{total:g}")
+        self.view.texts[self._input_key(a.set_text)] = text[:MAX_INPUT]
 
     # ------------------------------------------------------------------------------------------ screens & dialogs
 
