@@ -42,6 +42,9 @@ UI_OBJECT_NOT_FOUND = -32002
 SERVER_ERROR = -32001
 
 ACTION_DOWN, ACTION_UP, ACTION_MOVE = 0, 1, 2
+SCROLL_STEPS = 55  # UiScrollable's default swipe steps
+FLING_SWIPES = 3  # a fling travels about three swipes' worth
+MAX_SCROLL_SWIPES = 30  # UiScrollable.getMaxSearchSwipes()
 
 
 class RpcError(Exception):
@@ -268,11 +271,67 @@ class Agent:
         tree, element = self.require(selector)
         return bool(self.device.set_text(*_center(tree, element), ""))
 
+    # --- scrolling, as UiScrollable does it: swipes inside the scrollable's bounds; "false" = nothing moved (the end)
+    def _screen_signature(self) -> str:
+        return render_xml(self.device.screen(), max_depth=1000)
+
+    def _scroll_once(self, selector: dict, vertical: bool, forward: bool, fling: bool = False) -> bool:
+        tree, element = self.require(selector)
+        x1, y1, x2, y2 = tree.visible_bounds(element)
+        before = self._screen_signature()
+        for _ in range(FLING_SWIPES if fling else 1):
+            if vertical:
+                dead = (y2 - y1) * 0.1  # UiScrollable's swipe dead zone
+                top, bottom, cx = y1 + dead, y2 - dead, (x1 + x2) / 2
+                points = (cx, bottom, cx, top) if forward else (cx, top, cx, bottom)
+            else:
+                dead = (x2 - x1) * 0.1
+                left, right, cy = x1 + dead, x2 - dead, (y1 + y2) / 2
+                points = (right, cy, left, cy) if forward else (left, cy, right, cy)
+            self.device.swipe(*points, SCROLL_STEPS * SWIPE_STEP_SECONDS)
+        return self._screen_signature() != before
+
     def scrollForward(self, selector: dict, vertical: bool = True, steps: int = 55) -> bool:
-        return self._swipe_object(selector, "up" if vertical else "left", steps)
+        return self._scroll_once(selector, bool(vertical), forward=True)
 
     def scrollBackward(self, selector: dict, vertical: bool = True, steps: int = 55) -> bool:
-        return self._swipe_object(selector, "down" if vertical else "right", steps)
+        return self._scroll_once(selector, bool(vertical), forward=False)
+
+    def _scroll_to_edge(self, selector: dict, vertical: bool, forward: bool, max_swipes: int, fling: bool) -> bool:
+        for _ in range(max(1, int(max_swipes))):
+            if not self._scroll_once(selector, vertical, forward, fling):
+                return True
+        return False
+
+    def scrollToBeginning(self, selector: dict, vertical: bool = True, max_swipes: int = 500, steps: int = 55) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), False, max_swipes, fling=False)
+
+    def scrollToEnd(self, selector: dict, vertical: bool = True, max_swipes: int = 500, steps: int = 55) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), True, max_swipes, fling=False)
+
+    def flingForward(self, selector: dict, vertical: bool = True) -> bool:
+        return self._scroll_once(selector, bool(vertical), forward=True, fling=True)
+
+    def flingBackward(self, selector: dict, vertical: bool = True) -> bool:
+        return self._scroll_once(selector, bool(vertical), forward=False, fling=True)
+
+    def flingToBeginning(self, selector: dict, vertical: bool = True, max_swipes: int = 500) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), False, max_swipes, fling=True)
+
+    def flingToEnd(self, selector: dict, vertical: bool = True, max_swipes: int = 500) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), True, max_swipes, fling=True)
+
+    def scrollTo(self, selector: dict, target: dict, vertical: bool = True) -> bool:
+        """UiScrollable.scrollIntoView: found as is, else from the beginning forward until it shows or the end."""
+        if self.exist(target):
+            return True
+        self._scroll_to_edge(selector, bool(vertical), False, MAX_SCROLL_SWIPES, fling=False)
+        for _ in range(MAX_SCROLL_SWIPES):
+            if self.exist(target):
+                return True
+            if not self._scroll_once(selector, bool(vertical), forward=True):
+                break
+        return self.exist(target)
 
     # --- system odds and ends: accepted, as a device with nothing to report would
     def getLastToast(self) -> None:
@@ -328,7 +387,7 @@ def _method(agent: Agent, name: str) -> Callable[..., Any] | None:
     if name.startswith("_") or not name.isidentifier():
         return None
     attribute = getattr(Agent, name, None)
-    if not callable(attribute) or name in {"tree", "require", "wait"}:
+    if not callable(attribute) or name in {"tree", "require", "wait"} or name.startswith("_"):
         return None
     return getattr(agent, name)
 

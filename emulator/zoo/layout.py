@@ -23,6 +23,9 @@ TOOLBAR = 112
 TAB_BAR = 120
 MARGIN = 24
 GAP = 16
+MAX_CONTENT = 20000  # px of content a screen can hold (below the fold it scrolls)
+SCROLL_KEY = "__scroll"
+LIST_CLASSES = ("androidx.recyclerview.widget.RecyclerView", "android.widget.ListView")
 MAX_MESSAGE_LINES = 14  # long policy texts are cut (a real dialog scrolls them)
 
 
@@ -51,6 +54,8 @@ class ViewState:
     checked: dict[str, bool] = field(default_factory=dict)  # checkbox / switch key -> checked
     dialog_shown_at: dict[str, float] = field(default_factory=dict)  # dialog name -> time it appeared
     scales: dict[str, float] = field(default_factory=dict)  # zoom key -> current scale
+    scroll: dict[str, int] = field(default_factory=dict)  # screen name -> scroll offset in px
+    max_scroll: dict[str, int] = field(default_factory=dict)  # screen name -> the largest offset (from layout)
 
 
 @dataclass
@@ -151,9 +156,19 @@ def screen_layout(app: m.AppModel, name: str, state: ViewState) -> Layout:
     if screen.tabs:
         page.append(_tab_bar(b, screen.tabs, name, HEIGHT - TAB_BAR))
         bottom -= TAB_BAR
-    body, overflow = _content(b, screen.content, top, bottom, state)
+    # The content is laid out whole, then shifted by the screen's scroll offset and clipped to the viewport: what
+    # is above or below it is not in the hierarchy (as uiautomator sees a ScrollView / RecyclerView).
+    body, _ = _content(b, screen.content, top, top + MAX_CONTENT, state)
+    end = max((n.bounds[3] for n in body), default=top) + GAP
+    max_scroll = max(0, end - bottom)
+    offset = min(max(0, state.scroll.get(name, 0)), max_scroll)
+    state.scroll[name] = offset
+    state.max_scroll[name] = max_scroll
+    scroll_key = b.target(b.key(SCROLL_KEY), "scroll")
+    body = [n for n in (_shift_clip(node, -offset, top, bottom, scroll_key) for node in body) if n is not None]
     scroll = ViewNode(cls="android.widget.ScrollView", bounds=(0, top, WIDTH, bottom), resource_id=b.rid("scroll_view"),
-                      scrollable=overflow, focusable=overflow, children=body)
+                      scrollable=max_scroll > 0, focusable=max_scroll > 0, children=body,
+                      key=scroll_key if max_scroll > 0 else "")
     page.insert(1 if screen.toolbar else 0, scroll)
     background = screen.background or theme.background
     container = ViewNode(cls="android.widget.LinearLayout", bounds=(0, STATUS_BAR, WIDTH, HEIGHT),
@@ -165,6 +180,22 @@ def screen_layout(app: m.AppModel, name: str, state: ViewState) -> Layout:
                     style=Style(background=background))
     activity = absolute_activity(b.package, screen.activity)
     return Layout(Window(b.package, activity, root, title=activity, secure=screen.secure), b.targets)
+
+
+def _shift_clip(node: ViewNode, dy: int, top: int, bottom: int, scroll_key: str) -> ViewNode | None:
+    """Move a laid-out node by dy and clip it to [top, bottom); None when nothing of it is visible. A list taller
+    than what is visible of it scrolls (it shares the screen's scroll)."""
+    x1, y1, x2, y2 = node.bounds
+    y1, y2 = y1 + dy, y2 + dy
+    if y2 <= top or y1 >= bottom:
+        return None
+    if node.cls in LIST_CLASSES and (y1 < top or y2 > bottom) and node.children:
+        node.scrollable = True
+        node.key = node.key or scroll_key
+    node.bounds = (x1, max(y1, top), x2, min(y2, bottom))
+    node.children = [c for c in (_shift_clip(child, dy, top, bottom, scroll_key) for child in node.children)
+                     if c is not None]
+    return node
 
 
 def absolute_activity(package: str, activity: str) -> str:
@@ -419,7 +450,8 @@ def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
         cy += row_h
     if not rows:
         return None, 0, True
-    node = ViewNode(cls="androidx.recyclerview.widget.RecyclerView", bounds=(x1, y, x2, cy), resource_id=b.rid(w.id),
+    cls = "android.widget.ListView" if w.style == "simple" else "androidx.recyclerview.widget.RecyclerView"
+    node = ViewNode(cls=cls, bounds=(x1, y, x2, cy), resource_id=b.rid(w.id),
                     scrollable=cut, focusable=True, children=rows)
     return node, cy - y, cut
 

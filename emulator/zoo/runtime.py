@@ -145,7 +145,17 @@ class ZooRuntime:
         return False
 
     def swipe(self, direction: str) -> None:
-        """Zoo content is laid out once; a swipe changes nothing."""
+        """A swipe outside anything scrollable changes nothing (vertical scrolling goes through `scroll`)."""
+
+    def scroll(self, key: str, dy: float) -> int:
+        """Scroll the current screen's content by dy px (positive: towards its end); the px it really moved."""
+        if not self.alive or not self.stack or key not in self._targets or self._targets[key].kind != "scroll":
+            return 0
+        name = self.stack[-1]
+        before = self.view.scroll.get(name, 0)
+        after = min(max(0, before + round(dy)), self.view.max_scroll.get(name, 0))
+        self.view.scroll[name] = after
+        return after - before
 
     # ------------------------------------------------------------------------------------------ actions
 
@@ -238,6 +248,7 @@ class ZooRuntime:
         if replace and self.stack:
             self.stack.pop()
         self.stack.append(name)
+        self.view.scroll.pop(name, None)  # a new activity (or fragment) starts at the top
         self._depth += 1
         try:
             self._run(self.model.screens[name].on_enter, Ctx())

@@ -697,8 +697,39 @@ class AndroidSystem:
             return
         package = shown.handlers[-1][1]
         proc = self.processes.get(package)
-        if proc is not None and proc.runtime is not None:
-            self.run_app_code(package, proc.runtime.swipe, direction)
+        if proc is None or proc.runtime is None:
+            return
+        scroller = self.scroller_at(x1, y1, shown) if abs(dy) > abs(dx) else None
+        if scroller is not None and hasattr(proc.runtime, "scroll"):
+            # The content follows the finger: a swipe up moves it up, towards its end.
+            self.run_app_code(package, proc.runtime.scroll, scroller.key, -dy)
+            return
+        self.run_app_code(package, proc.runtime.swipe, direction)
+
+    def scroller_at(self, x: float, y: float, shown: DisplayedScreen | None = None) -> ViewNode | None:
+        """The innermost scrollable node of an app window under (x, y), as a touch there would reach it."""
+        shown = shown or self.display()
+        for window, (kind, _owner) in reversed(list(zip(shown.screen.windows, shown.handlers))):
+            found = None
+            for node in window.root.walk():
+                if node.scrollable and node.key and node.contains(x, y):
+                    found = node
+            if found is not None:
+                return found if kind == "app" else None
+            if window.modal:
+                return None
+        return None
+
+    def scroll_node(self, node: ViewNode, dy: float) -> int:
+        """Scroll a scrollable node of the top app by dy px (positive: towards the end); the px it moved."""
+        shown = self.display()
+        if not shown.handlers or shown.handlers[-1][0] != "app":
+            return 0
+        package = shown.handlers[-1][1]
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None or not hasattr(proc.runtime, "scroll"):
+            return 0
+        return int(self.run_app_code(package, proc.runtime.scroll, node.key, dy) or 0)
 
     def key(self, key: str | int) -> bool:
         """A key press. Home and back act; keys with no effect on the simulated screens are accepted and ignored."""

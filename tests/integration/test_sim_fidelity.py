@@ -1,0 +1,91 @@
+"""What a crawler on a real phone meets, on the simulated phone, through the real adb server, adbutils and
+uiautomator2: scrolling, text entry, named activities, toasts, the uiautomator server as a process, the shell.
+
+The apps are the zoo's imitations of Appium's ApiDemos (nested lists, two of them longer than the screen) and of
+uiautomator2's test app (EditTexts, a toast, a pinch image)."""
+
+from __future__ import annotations
+
+import pytest
+import uiautomator2
+
+from emulator.sim.device import SimDevice
+from emulator.zoo import load_zoo
+
+ZOO = [app for app in load_zoo() if app.manifest.package in ("io.appium.android.apis", "com.example.u2testdemo")]
+APIS = "io.appium.android.apis"
+DEMO = "com.example.u2testdemo"
+
+
+@pytest.fixture
+def phone(serve_device, tmp_path):
+    """(backend, adbutils device, uiautomator2 device) with the two apps installed."""
+    backend = SimDevice("sim", locale="en-US", apps=ZOO, storage_dir=tmp_path / "dev")
+    registered = serve_device(backend)
+    backend.set_serial(registered.serial)
+    return backend, registered.device, uiautomator2.connect(registered.device)
+
+
+def open_app_list(u2) -> None:
+    u2.app_start(APIS, stop=True)
+    u2(text="App").click()
+    assert u2(text="Alarm").wait(timeout=5)
+
+
+# ------------------------------------------------------------------ scrolling
+
+
+def test_a_list_longer_than_the_screen_scrolls_and_says_when_it_has_ended(phone):
+    _, _, u2 = phone
+    open_app_list(u2)
+    listview = u2(resourceId="android:id/list")
+    assert listview.info["scrollable"]
+    assert not u2(text="Voice Recognition").exists  # below the fold: not in the hierarchy
+    assert listview.scroll.forward() is True
+    assert u2(text="Voice Recognition").exists
+    assert listview.scroll.forward() is False  # the end: nothing moved
+    top_before = u2(text="Voice Recognition").info["bounds"]["top"]
+    assert listview.scroll.toBeginning()
+    assert u2(text="Action Bar").exists and not u2(text="Voice Recognition").exists
+    assert listview.scroll.toEnd()
+    assert u2(text="Voice Recognition").info["bounds"]["top"] == top_before
+
+
+def test_scroll_to_finds_a_row_far_below_and_fling_reaches_both_ends(phone):
+    _, _, u2 = phone
+    u2.app_start(APIS, stop=True)
+    u2(text="Graphics").click()
+    assert u2(text="AlphaBitmap").wait(timeout=5)
+    assert not u2(text="Xfermodes").exists
+    assert u2(scrollable=True).scroll.to(text="Xfermodes")
+    assert u2(text="Xfermodes").exists and not u2(text="AlphaBitmap").exists
+    assert u2(scrollable=True).fling.toBeginning()
+    assert u2(text="AlphaBitmap").exists
+    assert u2(scrollable=True).fling.forward() is True
+    assert not u2(text="AlphaBitmap").exists
+    assert not u2(scrollable=True).scroll.to(text="No Such Demo")
+
+
+def test_a_swipe_moves_the_content_with_the_finger_and_a_tap_then_hits_what_is_shown(phone):
+    _, _, u2 = phone
+    open_app_list(u2)
+    first_top = u2(text="Activity").info["bounds"]["top"]
+    w, h = u2.window_size()
+    u2.swipe(w // 2, h * 0.8, w // 2, h * 0.8 - 100, steps=10)
+    assert u2(text="Activity").info["bounds"]["top"] == first_top - 100
+    u2.swipe_ext("down")  # back to the top: the content cannot go further than its start
+    assert u2(text="Activity").info["bounds"]["top"] == first_top
+    u2.swipe_ext("up")
+    assert u2(text="Voice Recognition").exists
+    u2(text="Search").click()  # where the row is now, not where it was laid out
+    assert u2(text="Invoke Search").wait(timeout=5)
+
+
+def test_a_swipe_on_a_screen_that_fits_changes_nothing(phone):
+    _, _, u2 = phone
+    u2.app_start(APIS, stop=True)
+    assert u2(text="Views").wait(timeout=5)
+    before = u2.dump_hierarchy()
+    u2.swipe_ext("up")
+    assert u2.dump_hierarchy() == before
+    assert not u2(scrollable=True).exists
