@@ -176,6 +176,11 @@ class SimDevice:
         with self.lock:
             return self.system.set_text(x, y, text)
 
+    def type_text(self, text: str, replace: bool = False) -> bool:
+        """Text committed by an input method into the focused field (replace=True: instead of what it holds)."""
+        with self.lock:
+            return self.system.type_text(text, replace)
+
     def advance(self, seconds: float) -> None:
         with self.lock:
             self.system.advance(seconds)

@@ -373,8 +373,11 @@ class Agent:
     def setClipboard(self, label: str = "", text: str = "") -> None:
         self.state.clipboard = str(text)
 
-    def clearInputText(self) -> None:
-        return None
+    def clearInputText(self) -> bool:
+        return bool(self.device.type_text("", replace=True))
+
+    def pasteClipboard(self) -> bool:
+        return bool(self.device.type_text(self.state.clipboard))
 
 
 def _selector(value: Any) -> dict:

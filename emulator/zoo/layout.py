@@ -54,6 +54,7 @@ class ViewState:
     checked: dict[str, bool] = field(default_factory=dict)  # checkbox / switch key -> checked
     dialog_shown_at: dict[str, float] = field(default_factory=dict)  # dialog name -> time it appeared
     scales: dict[str, float] = field(default_factory=dict)  # zoom key -> current scale
+    focus: str = ""  # the key of the focused input
     scroll: dict[str, int] = field(default_factory=dict)  # screen name -> scroll offset in px
     max_scroll: dict[str, int] = field(default_factory=dict)  # screen name -> the largest offset (from layout)
 
@@ -359,7 +360,7 @@ def _widget(b: _Builder, w, wkey: str, y: int, bottom: int, state: ViewState) ->
         shown = typed or w.hint
         return ViewNode(cls="android.widget.EditText", bounds=(x1, y, x2, y + h), text=fit(shown, 28, inner - 48),
                         resource_id=b.rid(w.id), clickable=True, focusable=True, long_clickable=True,
-                        password=w.password, key=k,
+                        password=w.password, key=k, focused=state.focus == key,
                         style=Style(background="#ffffff", border="#dadce0", radius=48, size=28,
                                     color=theme.text if typed else "#9aa0a6")), h, False
     if isinstance(w, m.SwitchWidget):

@@ -108,6 +108,9 @@ class ZooRuntime:
             self._run(target.actions, ctx)
         elif target.kind == "skip":
             self._end_splash(target.dialog)
+        elif target.kind == "input":
+            self.view.focus = key  # a tap focuses the field (and would show the keyboard)
+            self._run(target.actions, ctx)
         elif self._gated_by_checkbox(key, target.dialog):
             self._show_toast(lay.framework_strings(self.model.app.locale)["check_first"]
                              if not self._checkbox(target.dialog).unchecked_toast
@@ -121,6 +124,26 @@ class ZooRuntime:
     def set_text(self, key: str, text: str) -> None:
         if key in self._targets and self._targets[key].kind == "input":
             self.view.texts[key] = text[:MAX_INPUT]
+
+    def focused_input(self) -> str:
+        """The key of the input that has the focus ('' for none)."""
+        return self.view.focus if self.view.focus in self._targets else ""
+
+    def type_into(self, key: str, text: str, replace: bool = False) -> bool:
+        """Typing (an IME commit, `input text`) into an input: appended to what it holds (never to its hint)."""
+        if key not in self._targets or self._targets[key].kind != "input":
+            return False
+        self.view.texts[key] = (text if replace else self._typed(key) + text)[:MAX_INPUT]
+        return True
+
+    def _typed(self, key: str) -> str:
+        if key in self.view.texts:
+            return self.view.texts[key]
+        screen, _, wid = key.partition("/")
+        for i, w in enumerate(self.model.screens[screen].content if screen in self.model.screens else []):
+            if isinstance(w, m.InputWidget) and (w.id or f"#{i}") == wid:
+                return w.text
+        return ""
 
     def back(self) -> bool:
         if not self.alive:
@@ -249,6 +272,10 @@ class ZooRuntime:
             self.stack.pop()
         self.stack.append(name)
         self.view.scroll.pop(name, None)  # a new activity (or fragment) starts at the top
+        # Android gives the first focusable-in-touch-mode view (an EditText) the focus when a window appears
+        first_input = next((w.id or f"#{i}" for i, w in enumerate(self.model.screens[name].content)
+                            if isinstance(w, m.InputWidget)), None)
+        self.view.focus = f"{name}/{first_input}" if first_input else ""
         self._depth += 1
         try:
             self._run(self.model.screens[name].on_enter, Ctx())

@@ -89,3 +89,73 @@ def test_a_swipe_on_a_screen_that_fits_changes_nothing(phone):
     u2.swipe_ext("up")
     assert u2.dump_hierarchy() == before
     assert not u2(scrollable=True).exists
+
+
+# ------------------------------------------------------------------ text entry
+
+
+def open_addition(u2):
+    u2.app_start(DEMO, stop=True)
+    u2(text="Addition").click()
+    assert u2(text="Add").wait(timeout=5)
+    return [u2(className="android.widget.EditText", instance=i) for i in range(3)]
+
+
+def test_the_first_field_has_the_focus_a_tap_moves_it_and_input_text_goes_there(phone):
+    _, adb, u2 = phone
+    num1, num2, result = open_addition(u2)
+    assert num1.info["focused"] and not num2.info["focused"]
+    adb.shell("input text 12")
+    assert num1.get_text() == "12" and num2.get_text() == ""
+    num2.click()
+    assert num2.info["focused"] and not num1.info["focused"]
+    assert u2(focused=True).info["resourceName"] == f"{DEMO}:id/et_num2"
+    adb.shell("input text 30")
+    assert (num1.get_text(), num2.get_text()) == ("12", "30")
+    u2(text="Add").click()
+    assert result.get_text() == "42"
+
+
+def test_typing_never_appends_to_a_hint_and_goes_nowhere_without_a_focused_field(phone):
+    _, adb, u2 = phone
+    u2.app_start(APIS, stop=True)
+    for row in ("App", "Search", "Invoke Search"):
+        u2(text=row).click()
+    prefill = u2(resourceId=f"{APIS}:id/txt_query_prefill")
+    assert prefill.wait(timeout=5) and prefill.info["focused"]
+    adb.shell("input text hello")
+    assert prefill.get_text() == "hello"
+    u2.press("back")
+    u2.press("back")
+    before = u2.dump_hierarchy()
+    adb.shell("input text lost")  # a list has no text field: the keys go nowhere
+    assert u2.dump_hierarchy() == before
+
+
+def test_uiautomator2s_input_method_installs_from_its_real_apk_and_types_through_broadcasts(phone):
+    _, adb, u2 = phone
+    assert "com.github.uiautomator/.AdbKeyboard" not in adb.shell("ime list -s -a")
+    assert adb.shell("am broadcast -a ADB_KEYBOARD_INPUT_TEXT --es text aGk=").endswith("result=0")
+    num1, num2, _ = open_addition(u2)
+    u2.set_input_ime(True)  # adbutils installs app-uiautomator.apk (a real APK) through pm install
+    assert "com.github.uiautomator" in adb.list_packages()
+    assert adb.shell("settings get secure default_input_method") == "com.github.uiautomator/.AdbKeyboard"
+    num2.click()
+    for text in ("1", "123abcDEF +-*/_", "你好，世界!"):
+        u2.send_keys(text, clear=True)
+        assert num2.get_text() == text and num1.get_text() == ""
+    u2.clear_text()
+    assert num2.get_text() == ""
+    u2.set_input_ime(False)
+    assert adb.shell("settings get secure default_input_method") == "com.android.inputmethod.latin/.LatinIME"
+    assert "result=0" in adb.shell("am broadcast -a ADB_KEYBOARD_CLEAR_TEXT")
+
+
+def test_without_the_input_method_send_keys_pastes_into_the_focused_field(phone):
+    _, _, u2 = phone
+    _, num2, _ = open_addition(u2)
+    num2.click()
+    u2.send_keys("7")
+    assert num2.get_text() == "7"
+    u2.clear_text()
+    assert num2.get_text() == ""

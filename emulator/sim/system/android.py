@@ -5,6 +5,8 @@ Every method expects the caller to hold `lock` (SimDevice takes it); app callbac
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import threading
 from collections.abc import Callable
@@ -37,6 +39,19 @@ CRASH_FLAGS = 952745540  # ApplicationInfo flags of a typical release app, as am
 FOREGROUND_DEATH = (0, 2)
 BACKGROUND_DEATH = (900, 19)
 
+DEFAULT_IME = "com.android.inputmethod.latin/.LatinIME"
+UIAUTOMATOR_IME = "com.github.uiautomator/.AdbKeyboard"
+KNOWN_IMES = {"com.github.uiautomator": UIAUTOMATOR_IME}  # packages whose APK declares an input method
+DEFAULT_SETTINGS = {  # what `settings get` answers on a fresh device
+    ("secure", "default_input_method"): DEFAULT_IME,
+    ("secure", "enabled_input_methods"): DEFAULT_IME,
+    ("system", "screen_brightness"): "102",
+    ("system", "screen_brightness_mode"): "0",
+    ("system", "screen_off_timeout"): "60000",
+    ("global", "airplane_mode_on"): "0",
+    ("global", "wifi_on"): "1",
+    ("global", "adb_enabled"): "1",
+}
 DialogBuilder = Callable[..., Window]  # permission_dialog(skin, locale, app_label, group, request_index, size)
 Handler = tuple[str, Any]  # who owns a window on screen: ("app", pkg) | ("perm", pkg) | ("error", dialog) | ...
 
@@ -162,7 +177,7 @@ class AndroidSystem:
         self.processes = ProcessTable()
         launcher = self.packages.get(system_ui.LAUNCHER)
         self.stack = ActivityStack(system_ui.LAUNCHER, launcher.manifest.launcher_activity)
-        self.settings: dict[tuple[str, str], str] = {}
+        self.settings: dict[tuple[str, str], str] = dict(DEFAULT_SETTINGS)
         self.properties = build_properties(getattr(skin, "rom", "aosp"), int(getattr(skin, "sdk", 33)),
                                            str(getattr(skin, "android_version", "13")), locale, serial, density,
                                            dict(getattr(skin, "props", {}) or {}))
@@ -670,20 +685,67 @@ class AndroidSystem:
                 return False
         return False
 
-    def type_text(self, text: str) -> bool:
-        """`input text`: appended to the focused EditText of the top app window (else its first EditText)."""
+    def focused_edit(self) -> tuple[str, ViewNode] | None:
+        """(package, node) of the focused EditText of the top app window, where typed text goes; None if none."""
         shown = self.display()
         for window, (kind, owner) in reversed(list(zip(shown.screen.windows, shown.handlers))):
-            edits = [n for n in window.root.walk() if "EditText" in n.cls and n.enabled]
-            if kind == "app" and edits:
-                node = next((n for n in edits if n.focused), edits[0])
-                proc = self.processes.get(owner)
-                if proc is not None and proc.runtime is not None:
-                    self.run_app_code(owner, proc.runtime.set_text, node.key, node.text + text)
-                    return True
+            if kind == "app" and window.title != "Toast":
+                node = next((n for n in window.root.walk() if "EditText" in n.cls and n.enabled and n.focused), None)
+                if node is not None:
+                    return owner, node
             if window.modal:
-                return False
-        return False
+                return None
+        return None
+
+    def type_text(self, text: str, replace: bool = False) -> bool:
+        """`input text`, an IME's commitText: into the focused EditText (nothing focused: the text goes nowhere)."""
+        found = self.focused_edit()
+        if found is None:
+            return False
+        package, node = found
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None:
+            return False
+        if hasattr(proc.runtime, "type_into"):
+            return bool(self.run_app_code(package, proc.runtime.type_into, node.key, text, replace))
+        self.run_app_code(package, proc.runtime.set_text, node.key, text if replace else node.text + text)
+        return True
+
+    # ---- input methods ---------------------------------------------------------------------------------------
+    def input_methods(self) -> list[str]:
+        """The IME ids installed: the system keyboard, and the IMEs of installed packages that declare one."""
+        found = [DEFAULT_IME]
+        for package, ime in KNOWN_IMES.items():
+            if self.packages.find(package) is not None:
+                found.append(ime)
+        return found
+
+    def current_ime(self) -> str:
+        return self.settings.get(("secure", "default_input_method"), DEFAULT_IME)
+
+    def ime_broadcast(self, action: str, extras: dict[str, str]) -> tuple[int, str] | None:
+        """An ADB_KEYBOARD_* broadcast to uiautomator2's AdbKeyboard: (result code, data), or None when no
+        receiver takes it (not installed, or not the current input method)."""
+        if UIAUTOMATOR_IME not in self.input_methods() or self.current_ime() != UIAUTOMATOR_IME:
+            return None
+        if action == "ADB_KEYBOARD_INPUT_TEXT":
+            try:
+                text = base64.b64decode(extras.get("text", ""), validate=False).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                return 0, "bad base64"
+            return (-1, "success") if self.type_text(text) else (0, "no focused input")
+        if action in ("ADB_KEYBOARD_SET_TEXT",):
+            try:
+                text = base64.b64decode(extras.get("text", ""), validate=False).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                return 0, "bad base64"
+            return (-1, "success") if self.type_text(text, replace=True) else (0, "no focused input")
+        if action == "ADB_KEYBOARD_CLEAR_TEXT":
+            return (-1, "success") if self.type_text("", replace=True) else (0, "no focused input")
+        if action in ("ADB_KEYBOARD_HIDE", "ADB_KEYBOARD_SHOW", "ADB_KEYBOARD_EDITOR_CODE",
+                      "ADB_KEYBOARD_SMART_ENTER", "ADB_KEYBOARD_INPUT_KEYCODE"):
+            return -1, "success"
+        return None
 
     def swipe(self, x1: float, y1: float, x2: float, y2: float) -> None:
         """A finger swipe: 'up' means the finger moved up (the content scrolls towards its end)."""
