@@ -72,13 +72,14 @@ class SimDevice:
 
     skin: a skin name for `emulator.sim.skins.load_skin`, or a loaded skin object (package, activity, sdk,
     android_version, rom, props). `permission_dialog` overrides the skins module's dialog builder (tests).
-    `u2_requires_launch`: serve tcp:9008 only while the u2 agent's app_process line runs (default: always).
+    `u2_requires_launch`: serve tcp:9008 only while the u2 agent's app_process line runs (default, as on a phone,
+    where the uiautomator2 server is a process of its own); False: always serve it.
     """
 
     def __init__(self, serial: str, skin: Any = "aosp-13", locale: str = "zh-CN",
                  apps: Iterable[AppPackage] = (), storage_dir: Path | None = None, width: int = 720,
                  height: int = 1600, density: int = 320, unauthorized: bool = False,
-                 permission_dialog: DialogBuilder | None = None, u2_requires_launch: bool = False) -> None:
+                 permission_dialog: DialogBuilder | None = None, u2_requires_launch: bool = True) -> None:
         if isinstance(skin, str):
             from emulator.sim.skins import load_skin  # the skins helper's module
 
@@ -100,6 +101,7 @@ class SimDevice:
             emulated0.symlink_to(self._storage / "sdcard", target_is_directory=True)
         self._shell = Shell(self.system, self, registry())
         self._u2_running = 0
+        self._u2_agents: dict[int, threading.Event] = {}  # pid of each running agent app_process -> its kill switch
         with self.lock:
             for app in apps:
                 store_apk(self._storage, self.system.install(app))
@@ -138,6 +140,35 @@ class SimDevice:
     def set_u2_agent_running(self, running: bool) -> None:
         with self.lock:
             self._u2_running += 1 if running else -1
+
+    def u2_agent_started(self) -> tuple[int, threading.Event]:
+        """An agent app_process started: its pid (shown by ps as app_process, user shell) and the event `kill`
+        sets to end it."""
+        with self.lock:
+            pid = self.system.processes.allocate_pid()
+            event = threading.Event()
+            self._u2_agents[pid] = event
+            self._u2_running += 1
+            return pid, event
+
+    def u2_agent_stopped(self, pid: int) -> None:
+        with self.lock:
+            if self._u2_agents.pop(pid, None) is not None:
+                self._u2_running -= 1
+
+    def u2_agent_pids(self) -> list[int]:
+        with self.lock:
+            return sorted(self._u2_agents)
+
+    def kill_u2_agent(self, pid: int) -> bool:
+        """`kill <pid>` of an agent process: it dies, its shell stream ends, tcp:9008 is refused until the next one."""
+        with self.lock:
+            event = self._u2_agents.pop(pid, None)
+            if event is None:
+                return False
+            self._u2_running -= 1
+        event.set()
+        return True
 
     # ---- UiDevice ------------------------------------------------------------------------------------------
     def screen(self) -> Screen:
@@ -180,6 +211,14 @@ class SimDevice:
         """Text committed by an input method into the focused field (replace=True: instead of what it holds)."""
         with self.lock:
             return self.system.type_text(text, replace)
+
+    def last_toast(self) -> str | None:
+        with self.lock:
+            return self.system.last_toast
+
+    def set_last_toast(self, text: str | None) -> None:
+        with self.lock:
+            self.system.last_toast = text
 
     def advance(self, seconds: float) -> None:
         with self.lock:

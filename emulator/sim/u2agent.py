@@ -334,13 +334,18 @@ class Agent:
         return self.exist(target)
 
     # --- system odds and ends: accepted, as a device with nothing to report would
-    def getLastToast(self) -> None:
-        return None
+    def getLastToast(self, *_: Any) -> str | None:
+        last = getattr(self.device, "last_toast", None)  # a UiDevice that shows no toasts has none
+        return last() if last else None
 
     def clearLastToast(self) -> bool:
+        if hasattr(self.device, "set_last_toast"):
+            self.device.set_last_toast(None)
         return True
 
     def makeToast(self, text: str = "", duration: int = 1000) -> bool:
+        if hasattr(self.device, "set_last_toast"):
+            self.device.set_last_toast(str(text))
         return True
 
     def getLastTraversedText(self) -> None:

@@ -40,6 +40,7 @@ class ZooApp:
             launcher_activity=info.launcher,
             target_sdk=info.target_sdk,
             self_starts=tuple(SelfStart(s.every, s.reason, s.component, s.first_after) for s in info.self_starts),
+            activities=tuple(dict.fromkeys([info.launcher, *(s.activity for s in self.model.screens.values())])),
         )
 
     @property

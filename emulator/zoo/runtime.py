@@ -54,6 +54,13 @@ class ZooRuntime:
         if self.alive and reason == "activity" and not self.stack:
             self._enter(self.model.start_screen())
 
+    def open_activity(self, activity: str) -> None:
+        """An explicit start of one of the app's activities: its first screen starts on top of the stack."""
+        for name, screen in self.model.screens.items():
+            if lay.absolute_activity(self.package, screen.activity) == activity:
+                self._enter(name)
+                return
+
     def on_foreground(self, foreground: bool) -> None:
         was = self.foreground
         self.foreground = foreground
@@ -344,6 +351,9 @@ class ZooRuntime:
 
     def _show_toast(self, text: str) -> None:
         self._toast = text
+        announce = getattr(self.host, "toast", None)
+        if announce is not None:
+            announce(text)
 
         def hide() -> None:
             self._toast = ""

@@ -159,3 +159,55 @@ def test_without_the_input_method_send_keys_pastes_into_the_focused_field(phone)
     assert num2.get_text() == "7"
     u2.clear_text()
     assert num2.get_text() == ""
+
+
+# ------------------------------------------------------------------ activities, toasts, the uiautomator server
+
+
+def test_am_start_opens_the_named_activity_and_refuses_an_undeclared_one(phone):
+    _, adb, u2 = phone
+    u2.app_start(DEMO, activity=".AdditionActivity", stop=True)
+    # mCurrentFocus names the window by ComponentName.flattenToString(): the full class, as on a phone
+    assert u2.app_current()["activity"] == f"{DEMO}.AdditionActivity"
+    assert "mResumedActivity: ActivityRecord{" in adb.shell("dumpsys activity activities")
+    assert f"u0 {DEMO}/.AdditionActivity t" in adb.shell("dumpsys activity activities")
+    assert u2(text="Add").exists and not u2(text="Addition").exists  # that activity alone, not the launcher's
+    u2.press("back")
+    assert not u2(text="Add").exists
+    result = adb.shell2(f"am start -n {DEMO}/.NotExistActivity")
+    assert result.returncode != 0
+    assert "Error type 3" in result.output
+    assert f"Error: Activity class {{{DEMO}/.NotExistActivity}} does not exist." in result.output
+
+
+def test_the_last_toast_is_what_the_app_showed_until_cleared(phone):
+    _, _, u2 = phone
+    u2.app_start(DEMO, stop=True)
+    u2.clear_toast()
+    assert u2.last_toast is None
+    u2(text="Toast").click()
+    u2(text="Show Toast").click()
+    assert u2.last_toast == "Button Clicked!"
+    u2.sleep(3)  # gone from the screen, still the last one seen
+    assert u2.last_toast == "Button Clicked!"
+    u2.clear_toast()
+    assert u2.last_toast is None
+
+
+def app_process_pids(adb) -> list[int]:
+    return [int(line.split()[1]) for line in adb.shell("ps -u shell").splitlines() if line.split()[-1] == "app_process"]
+
+
+def test_the_uiautomator_server_is_an_app_process_that_can_be_killed_and_restarted(phone):
+    _, adb, u2 = phone
+    u2.info  # noqa: B018  (connected: the server runs)
+    pids = app_process_pids(adb)
+    assert len(pids) == 1
+    assert adb.shell(f"ps -A {pids[0]}").split()[-1] == "app_process"
+    adb.shell(f"kill {pids[0]}")
+    assert app_process_pids(adb) == []
+    assert not u2._check_alive()  # port 9008 refused: nobody listens
+    assert u2.info["currentPackageName"]  # the client notices and launches it again
+    assert len(app_process_pids(adb)) == 1
+    u2.stop_uiautomator()
+    assert app_process_pids(adb) == []

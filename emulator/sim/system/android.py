@@ -20,7 +20,7 @@ from emulator.sim.system.activities import ActivityStack, Task
 from emulator.sim.system.clock import VirtualClock
 from emulator.sim.system.keys import keycode
 from emulator.sim.system.logcat import DEVICE_TZ, LogBuffers
-from emulator.sim.system.packages import InstalledPackage, PackageManager, short_component
+from emulator.sim.system.packages import InstalledPackage, PackageManager, absolute_activity, short_component
 from emulator.sim.system.permissions import group_of
 from emulator.sim.system.processes import Process, ProcessTable
 from emulator.sim.system.props import build_properties
@@ -161,6 +161,11 @@ class AppHostImpl:
     def invalidate(self) -> None:
         """Windows are re-read on every screen() call, so there is nothing to refresh."""
 
+    def toast(self, text: str) -> None:
+        """The app shows a toast: accessibility services (the uiautomator2 server) see its text."""
+        if self._alive():
+            self._system.last_toast = str(text)
+
 
 class AndroidSystem:
     def __init__(self, skin: Any, locale: str = "zh-CN", width: int = 720, height: int = 1600, density: int = 320,
@@ -186,6 +191,7 @@ class AndroidSystem:
         self._errors: list[ErrorDialog] = []
         self._self_start_tokens: dict[str, object] = {}
         self.u2_agent_running = False
+        self.last_toast: str | None = None  # the last toast's text, as an accessibility service saw it
 
     # ---- logging -------------------------------------------------------------------------------------------
     def event(self, tag: str, body: str, pid: int = SYSTEM_SERVER_PID, uid: int = 1000) -> None:
@@ -342,7 +348,7 @@ class AndroidSystem:
         act = activity or pkg.launcher_activity
         if act.startswith("."):
             act = package + act
-        if not act:
+        if not act or not self.declares_activity(pkg, act):
             return False
         parts = [f"act={action}"] if action else []
         if category:
@@ -361,10 +367,20 @@ class AndroidSystem:
         if proc is None:
             proc = self._start_process(pkg, "activity", short_component(package, act))
         _task, created = self.stack.open(package, act)
+        if activity and act != pkg.launcher_activity and proc.runtime is not None and hasattr(proc.runtime, "open_activity"):
+            # an explicit component (am start -n pkg/.Some): that activity starts, on top of the task if one exists
+            self.run_app_code(package, proc.runtime.open_activity, act)
         if created and proc.runtime is not None:
             self.run_app_code(package, proc.runtime.on_start, "activity")
         self._after_stack_change(old)
         return True
+
+    @staticmethod
+    def declares_activity(pkg: InstalledPackage, activity: str) -> bool:
+        declared = pkg.manifest.activities
+        if not declared:
+            return True
+        return activity in {absolute_activity(pkg.package, a) for a in declared}
 
     def go_home(self) -> None:
         old = self._top_package()

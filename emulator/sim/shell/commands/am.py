@@ -89,7 +89,7 @@ def am_start(ctx: Context, args: list[str]) -> int:
                              action=opts.get("-a", "android.intent.action.MAIN" if not activity else ""),
                              category=opts.get("-c", ""), data=opts.get("-d", ""))
     if not launched:
-        ctx.err.write(f"Error type 3\nError: Activity class {{{component}}} does not exist.\n")
+        ctx.err.write(f"Error type 3\nError: Activity class {{{short}}} does not exist.\n")
         return 1
     if "-W" in flags:
         pkg, act, _ = system.resumed()

@@ -62,15 +62,18 @@ def uiautomator(ctx: Context, args: list[str]) -> int:
 def app_process(ctx: Context, args: list[str]) -> int:
     """Runs until the client closes the stream, like the real uiautomator2 server process."""
     is_u2 = any("uia2" in a or "uiautomator" in a for a in args)
-    if is_u2:
-        ctx.device.set_u2_agent_running(True)
-    try:
+    if not is_u2:
         while not ctx.io.closed:
             ctx.io.wait_closed(0.5)
+        return 0
+    pid, killed = ctx.device.u2_agent_started()
+    try:
+        ctx.out.write(b"[server] INFO: [UiAutomator2Server] Starting Server\n")
+        while not ctx.io.closed and not killed.is_set():
+            killed.wait(0.2)
     finally:
-        if is_u2:
-            ctx.device.set_u2_agent_running(False)
-    return 0
+        ctx.device.u2_agent_stopped(pid)
+    return 143 if killed.is_set() else 0  # SIGTERM from `kill`
 
 
 COMMANDS = {
