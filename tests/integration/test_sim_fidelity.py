@@ -167,10 +167,13 @@ def test_without_the_input_method_send_keys_pastes_into_the_focused_field(phone)
 def test_am_start_opens_the_named_activity_and_refuses_an_undeclared_one(phone):
     _, adb, u2 = phone
     u2.app_start(DEMO, activity=".AdditionActivity", stop=True)
-    # mCurrentFocus names the window by ComponentName.flattenToString(): the full class, as on a phone
-    assert u2.app_current()["activity"] == f"{DEMO}.AdditionActivity"
-    assert "mResumedActivity: ActivityRecord{" in adb.shell("dumpsys activity activities")
-    assert f"u0 {DEMO}/.AdditionActivity t" in adb.shell("dumpsys activity activities")
+    # Android 10+ prints the focus per display, not in `dumpsys window windows`: clients fall back to
+    # `dumpsys activity top`, which names the activity in short form, with the pid
+    current = u2.app_current()
+    assert current["activity"] == ".AdditionActivity" and current["pid"] == u2.app_wait(DEMO) > 0
+    assert "mCurrentFocus" not in adb.shell("dumpsys window windows")
+    assert "mCurrentFocus=Window{" in adb.shell("dumpsys window displays")
+    assert f"u0 {DEMO}/{DEMO}.AdditionActivity}}" in adb.shell("dumpsys window")
     assert u2(text="Add").exists and not u2(text="Addition").exists  # that activity alone, not the launcher's
     u2.press("back")
     assert not u2(text="Add").exists
