@@ -101,6 +101,7 @@ class SimDevice:
             emulated0.symlink_to(self._storage / "sdcard", target_is_directory=True)
         self._shell = Shell(self.system, self, registry())
         self._u2_running = 0
+        self.reverse_forwards: dict[str, str] = {}  # adb reverse: device socket -> host socket
         self._u2_agents: dict[int, threading.Event] = {}  # pid of each running agent app_process -> its kill switch
         with self.lock:
             for app in apps:
@@ -120,6 +121,19 @@ class SimDevice:
 
     def storage_root(self) -> Path:
         return self._storage
+
+    def framebuffer(self) -> tuple[int, int, bytes]:
+        """(width, height, RGBA bytes) of the screen, as adbd's framebuffer: service reads them."""
+        import io as _io
+
+        from PIL import Image
+
+        from emulator.sim.render_png import render_png
+
+        with self.lock:
+            screen = self.system.display().screen
+        image = Image.open(_io.BytesIO(render_png(screen))).convert("RGBA")
+        return image.width, image.height, image.tobytes()
 
     def connect_port(self, port: int) -> socket.socket | None:
         if port != U2_PORT or (self.u2_requires_launch and not self._u2_running):
@@ -206,6 +220,11 @@ class SimDevice:
     def set_text(self, x: float, y: float, text: str) -> bool:
         with self.lock:
             return self.system.set_text(x, y, text)
+
+    def pinch(self, start1, start2, end1, end2) -> None:
+        """Two fingers moving from start1/start2 to end1/end2 (points (x, y))."""
+        with self.lock:
+            self.system.pinch(start1, start2, end1, end2)
 
     def type_text(self, text: str, replace: bool = False) -> bool:
         """Text committed by an input method into the focused field (replace=True: instead of what it holds)."""

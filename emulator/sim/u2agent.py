@@ -4,7 +4,8 @@ The real uiautomator2 client (3.7.1) opens one adb `tcp:9008` stream per request
 `GET /ping` (expects the body `pong`) or `POST /jsonrpc/0` with {"jsonrpc": "2.0", "id": 1, "method", "params"};
 params is a list (positional) or {} when there are none. Errors carry the Java exception name in the message:
 the client maps "uiautomator.UiObjectNotFoundException" to UiObjectNotFoundError.
-Waiting (waitForExists / waitUntilGone timeouts) moves the device's virtual clock, never the wall clock.
+Waiting (waitForExists / waitUntilGone timeouts) moves the device's virtual clock by the time waited, and lets a
+quarter of it pass in real time, so that a client's watcher threads get their turn as on a phone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
 POLL_SECONDS = 1.0  # uiautomator polls a selector about once a second while waiting
+REAL_TIME_SHARE = 0.25  # of each second a selector wait polls, this much passes in real time (watchers' turn)
 LONG_CLICK_MS = 500
 SWIPE_STEP_SECONDS = 0.005  # uiautomator injects one move event per step, ~5 ms apart
 
@@ -42,6 +45,7 @@ UI_OBJECT_NOT_FOUND = -32002
 SERVER_ERROR = -32001
 
 ACTION_DOWN, ACTION_UP, ACTION_MOVE = 0, 1, 2
+FINGER_HALF_WIDTH = 20  # UiObject.FINGER_TOUCH_HALF_WIDTH
 SCROLL_STEPS = 55  # UiScrollable's default swipe steps
 FLING_SWIPES = 3  # a fling travels about three swipes' worth
 MAX_SCROLL_SWIPES = 30  # UiScrollable.getMaxSearchSwipes()
@@ -137,6 +141,9 @@ class Agent:
             if remaining <= 0:
                 return False
             step = min(POLL_SECONDS, remaining)
+            # A phone blocks this call in real time; client-side watchers (threads that dump and click every 1-2 s)
+            # act meanwhile. The simulator lets a fraction of each polled second pass for real, then moves its clock.
+            time.sleep(step * REAL_TIME_SHARE)
             self.device.advance(step)
             remaining -= step
 
@@ -237,6 +244,39 @@ class Agent:
             else:
                 self.device.swipe(start[0], start[1], point[0], point[1], 0.1)
         return True
+
+    # --- two-finger gestures (UiObject.pinchIn / pinchOut / performTwoPointerGesture)
+    def _two_finger(self, start1, start2, end1, end2) -> bool:
+        pinch = getattr(self.device, "pinch", None)
+        if pinch is None:
+            return False
+        pinch(start1, start2, end1, end2)
+        return True
+
+    def _pinch(self, selector: dict, percent: float, inward: bool) -> bool:
+        tree, element = self.require(selector)
+        x1, y1, x2, y2 = tree.visible_bounds(element)
+        if x2 - x1 <= 2 * FINGER_HALF_WIDTH:
+            raise RpcError(SERVER_ERROR, "java.lang.IllegalStateException: Object width is too small for operation")
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        reach = (x2 - x1) / 2 * max(0.0, min(float(percent), 100.0)) / 100
+        outer = ((cx - reach, cy), (cx + reach, cy))
+        inner = ((cx - FINGER_HALF_WIDTH, cy), (cx + FINGER_HALF_WIDTH, cy))
+        start, end = (outer, inner) if inward else (inner, outer)
+        return self._two_finger(start[0], start[1], end[0], end[1])
+
+    def pinchIn(self, selector: dict, percent: float = 100, steps: int = 50) -> bool:
+        return self._pinch(selector, percent, inward=True)
+
+    def pinchOut(self, selector: dict, percent: float = 100, steps: int = 50) -> bool:
+        return self._pinch(selector, percent, inward=False)
+
+    def gesture(self, selector: dict, start1: dict, start2: dict, end1: dict, end2: dict, steps: int = 100) -> bool:
+        self.require(selector)
+
+        def xy(point: dict) -> tuple[float, float]:
+            return float(point["x"]), float(point["y"])
+        return self._two_finger(xy(start1), xy(start2), xy(end1), xy(end2))
 
     # --- selectors
     def waitForExists(self, selector: dict, timeout: float = 0) -> bool:

@@ -177,6 +177,18 @@ class ZooRuntime:
     def swipe(self, direction: str) -> None:
         """A swipe outside anything scrollable changes nothing (vertical scrolling goes through `scroll`)."""
 
+    def pinch(self, key: str, ratio: float) -> None:
+        """Two fingers spread (ratio > 1) or closed (< 1) over a zoom widget: its scale follows, within bounds."""
+        target = self._targets.get(key)
+        if not self.alive or target is None or target.kind != "zoom":
+            return
+        screen, _, wid = key.partition("/")
+        widget = next((w for i, w in enumerate(self.model.screens[screen].content)
+                       if isinstance(w, m.ZoomWidget) and (w.id or f"#{i}") == wid), None)
+        if widget is not None:
+            scale = self.view.scales.get(key, 1.0) * max(0.0, ratio)
+            self.view.scales[key] = min(max(scale, widget.min), widget.max)
+
     def scroll(self, key: str, dy: float) -> int:
         """Scroll the current screen's content by dy px (positive: towards its end); the px it really moved."""
         if not self.alive or not self.stack or key not in self._targets or self._targets[key].kind != "scroll":
@@ -278,7 +290,9 @@ class ZooRuntime:
         if replace and self.stack:
             self.stack.pop()
         self.stack.append(name)
-        self.view.scroll.pop(name, None)  # a new activity (or fragment) starts at the top
+        self.view.scroll.pop(name, None)  # a new activity (or fragment) starts at the top, unzoomed
+        for key in [k for k in self.view.scales if k.startswith(f"{name}/")]:
+            del self.view.scales[key]
         # Android gives the first focusable-in-touch-mode view (an EditText) the focus when a window appears
         first_input = next((w.id or f"#{i}" for i, w in enumerate(self.model.screens[name].content)
                             if isinstance(w, m.InputWidget)), None)

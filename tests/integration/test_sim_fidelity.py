@@ -6,6 +6,8 @@ uiautomator2's test app (EditTexts, a toast, a pinch image)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import uiautomator2
 
@@ -214,3 +216,67 @@ def test_the_uiautomator_server_is_an_app_process_that_can_be_killed_and_restart
     assert len(app_process_pids(adb)) == 1
     u2.stop_uiautomator()
     assert app_process_pids(adb) == []
+
+
+def test_a_watcher_thread_gets_its_turn_while_a_selector_waits(phone):
+    _, _, u2 = phone
+    u2.app_start(APIS, stop=True)
+    assert u2(text="App").wait(timeout=5)
+    with u2.watch_context() as ctx:
+        ctx.when("App").click()  # the watcher, not the test, opens the App list
+        assert u2(text="Menu").wait(timeout=20)
+
+
+def test_pinch_gestures_scale_the_image_within_its_bounds(phone):
+    _, _, u2 = phone
+    u2.app_start(DEMO, stop=True)
+    u2(text="Pinch").click()
+    image = u2(description="pinch image")
+    assert image.wait(timeout=5)
+
+    def scale() -> str:
+        return u2(textStartsWith="Scale").get_text()
+
+    assert scale() == "Scale: 1.00"
+    image.pinch_out(percent=10)  # 40 px apart -> 67 px apart: x1.68
+    assert scale() == "Scale: 1.68"
+    image.pinch_in(percent=80)
+    assert scale() == "Scale: 0.50"
+    image.pinch_out()
+    assert scale() == "Scale: 3.00"
+    u2().gesture((0.1, 0.5), (0.9, 0.5), (0.5, 0.5), (0.5, 0.5), steps=20)
+    assert scale() == "Scale: 0.50"
+
+
+# ------------------------------------------------------------------ the shell and adbd services
+
+
+def test_the_shell_has_a_working_directory(phone):
+    _, adb, _ = phone
+    assert adb.shell("pwd") == "/"
+    assert adb.shell("cd /data/local/tmp && pwd && echo hi > note.txt && cat note.txt") == "/data/local/tmp\nhi"
+    assert adb.shell("cat /data/local/tmp/note.txt") == "hi"
+    result = adb.shell2("cd /no/such/dir")
+    assert result.returncode != 0 and "No such file or directory" in result.output
+    assert adb.shell("pwd") == "/"  # every shell starts at /
+
+
+def test_a_logcat_follower_sees_new_lines_and_is_never_silent_for_long(phone, tmp_path):
+    _, adb, _ = phone
+    out = tmp_path / "logcat.txt"
+    follower = adb.logcat(out, clear=True, command="logcat -v time", re_filter="I/TAG")
+    adb.shell(["log", "-p", "i", "-t", "TAG", "hello"])
+    time.sleep(0.5)  # the reader thread copies what arrived...
+    follower.stop(timeout=10)  # ...and only looks at its stop flag when another line arrives
+    assert "I/TAG" in out.read_text() and "hello" in out.read_text()
+    assert "system_server" in adb.shell("logcat -d -b system")
+    assert "system_server" not in adb.shell("logcat -d -b main -b events")  # the crawler's buffers stay quiet
+
+
+def test_reverse_forwards_are_kept_and_listed_and_the_framebuffer_is_the_screen(phone):
+    _, adb, u2 = phone
+    adb.reverse("tcp:12345", "tcp:4000")
+    assert [(r.remote, r.local) for r in adb.reverse_list()] == [("tcp:12345", "tcp:4000")]
+    image = adb.framebuffer()
+    assert image.size == (720, 1600) and image.mode == "RGBA"
+    assert image.convert("RGB").tobytes() == u2.screenshot().convert("RGB").tobytes()

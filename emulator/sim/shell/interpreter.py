@@ -192,12 +192,15 @@ class Context:
         self.err.write(f"{self.name}: {message}\n" if self.name else message + "\n")
 
     def resolve(self, device_path: str) -> Path:
-        return resolve_path(self.device.storage_root(), device_path)
+        return resolve_path(self.device.storage_root(), device_path, self.env.get("PWD", "/"))
 
 
-def resolve_path(root: Path, device_path: str) -> Path:
-    """A device path -> the host file inside `root`. '..' cannot climb above the device's '/'."""
-    norm = os.path.normpath("/" + device_path.replace("\0", ""))
+def resolve_path(root: Path, device_path: str, cwd: str = "/") -> Path:
+    """A device path (relative ones from `cwd`) -> the host file inside `root`. '..' cannot climb above '/'."""
+    device_path = device_path.replace("\0", "")
+    if not device_path.startswith("/"):
+        device_path = cwd.rstrip("/") + "/" + device_path
+    norm = os.path.normpath("/" + device_path)
     parts = PurePosixPath(norm).parts[1:]
     host = root.joinpath(*parts) if parts else root
     resolved = host.resolve()
@@ -233,7 +236,7 @@ class Shell:
             err.write(f"{SHELL_NAME}: syntax error: {exc}\n")
             return 2
         env = {"?": "0", "$": str(SHELL_PID), "#": "0", "0": SHELL_NAME, "PATH": "/system/bin:/system/xbin",
-               "HOME": "/", "USER": "shell", "ANDROID_DATA": "/data", "EXTERNAL_STORAGE": "/sdcard"}
+               "HOME": "/", "USER": "shell", "ANDROID_DATA": "/data", "EXTERNAL_STORAGE": "/sdcard", "PWD": "/"}
         status = 0
         for step in steps:
             if step.connector == "&&" and status != 0:
@@ -296,7 +299,8 @@ class Shell:
                 target = redirect.target.expand(local_env) if redirect.target else ""
                 if redirect.op == "<":
                     try:
-                        stdin = Input(resolve_path(self.device.storage_root(), target).read_bytes())
+                        stdin = Input(resolve_path(self.device.storage_root(), target,
+                                                   local_env.get("PWD", "/")).read_bytes())
                     except (OSError, DevicePathError):
                         err.write(f"{SHELL_NAME}: can't open '{target}': No such file or directory\n")
                         return 1
@@ -305,7 +309,8 @@ class Shell:
                     sink: Output = NullOut()
                 else:
                     try:
-                        sink = FileOut(resolve_path(self.device.storage_root(), target), redirect.op == ">>")
+                        sink = FileOut(resolve_path(self.device.storage_root(), target, local_env.get("PWD", "/")),
+                                       redirect.op == ">>")
                     except (OSError, DevicePathError):
                         err.write(f"{SHELL_NAME}: can't create {target}: Permission denied\n")
                         return 1
@@ -317,10 +322,26 @@ class Shell:
             if not argv:
                 env.update({k: v for k, v in local_env.items() if k not in "?$#0"})  # `VAR=x` alone sets it
                 return 0
+            if argv[0] == "cd":  # a builtin: it changes this shell's directory for the commands after it
+                return self._cd(argv[1:], env, err)
             return self.execute(argv, io, stdin, out, err, local_env)
         finally:
             for sink in opened:
                 sink.close()
+
+    def _cd(self, args: list[str], env: dict[str, str], err: Output) -> int:
+        target = args[0] if args else env.get("HOME", "/")
+        cwd = env.get("PWD", "/")
+        path = "/" + os.path.normpath(target if target.startswith("/") else cwd + "/" + target).lstrip("/")
+        try:
+            is_dir = resolve_path(self.device.storage_root(), path).is_dir()
+        except DevicePathError:
+            is_dir = False
+        if not is_dir:
+            err.write(f"{SHELL_NAME}: cd: {target}: No such file or directory\n")
+            return 2
+        env["PWD"] = path
+        return 0
 
     def execute(self, argv: list[str], io: ShellIO, stdin: Input, out: Output, err: Output,
                 env: dict[str, str]) -> int:

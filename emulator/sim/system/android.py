@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -783,6 +784,26 @@ class AndroidSystem:
             self.run_app_code(package, proc.runtime.scroll, scroller.key, -dy)
             return
         self.run_app_code(package, proc.runtime.swipe, direction)
+
+    def pinch(self, start1, start2, end1, end2) -> None:
+        """A two-finger gesture: the app view under the fingers' starting midpoint scales by end / start distance."""
+        mx, my = (start1[0] + start2[0]) / 2, (start1[1] + start2[1]) / 2
+        before = math.dist(start1, start2)
+        if before < 1:
+            return
+        shown = self.display()
+        if not shown.handlers or shown.handlers[-1][0] != "app":
+            return
+        package = shown.handlers[-1][1]
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None or not hasattr(proc.runtime, "pinch"):
+            return
+        target = None
+        for node in shown.screen.windows[-1].root.walk():
+            if node.key and node.contains(mx, my):
+                target = node
+        if target is not None:
+            self.run_app_code(package, proc.runtime.pinch, target.key, math.dist(end1, end2) / before)
 
     def scroller_at(self, x: float, y: float, shown: DisplayedScreen | None = None) -> ViewNode | None:
         """The innermost scrollable node of an app window under (x, y), as a touch there would reach it."""
