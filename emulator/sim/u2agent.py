@@ -26,7 +26,7 @@ from PIL import Image
 from emulator.sim.device_api import UiDevice
 from emulator.sim.render_png import render_png
 from emulator.sim.render_xml import render_xml
-from emulator.sim.selector import Element, SelectorError, Tree, describe, find, find_all
+from emulator.sim.selector import Element, SelectorError, Tree, describe, find_all
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ UI_OBJECT_NOT_FOUND = -32002
 SERVER_ERROR = -32001
 
 ACTION_DOWN, ACTION_UP, ACTION_MOVE = 0, 1, 2
+OBJECT_PREFIX = "uiobject-"
+MAX_OBJECTS = 1000  # named objects the agent remembers (oldest forgotten first)
 FINGER_HALF_WIDTH = 20  # UiObject.FINGER_TOUCH_HALF_WIDTH
 SCROLL_STEPS = 55  # UiScrollable's default swipe steps
 FLING_SWIPES = 3  # a fling travels about three swipes' worth
@@ -58,8 +60,9 @@ class RpcError(Exception):
         self.message = message
 
 
-def not_found(selector: dict) -> RpcError:
-    return RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {describe(selector)}")
+def not_found(selector: Any) -> RpcError:
+    what = describe(selector) if isinstance(selector, dict) else f"UiObject {str(selector)[:40]}"
+    return RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {what}")
 
 
 @dataclass
@@ -70,6 +73,8 @@ class AgentState:
     touch_last: tuple[float, float] | None = None
     clipboard: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    objects: dict[str, Callable[[Tree], Element | None]] = field(default_factory=dict)  # named UiObjects
+    counter: int = 0
 
 
 _states: dict[int, AgentState] = {}
@@ -124,9 +129,105 @@ class Agent:
     def tree(self) -> Tree:
         return Tree(self.device.screen())
 
+    # --- selectors, and the UiObjects the server hands out by name (childByText, getParent, ...)
+    def _find_all(self, tree: Tree, selector: Any) -> list[Element]:
+        if isinstance(selector, str):
+            resolve = self.state.objects.get(selector)
+            if resolve is None:
+                raise RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: no object {selector[:40]}")
+            found = resolve(tree)
+            return [found] if found is not None else []
+        return find_all(tree, _selector(selector))
+
+    def _find(self, tree: Tree, selector: Any) -> Element | None:
+        found = self._find_all(tree, selector)
+        return found[0] if found else None
+
+    def _name(self, resolve: Callable[[Tree], Element | None]) -> str:
+        self.state.counter += 1
+        name = f"{OBJECT_PREFIX}{self.state.counter}"
+        self.state.objects[name] = resolve
+        while len(self.state.objects) > MAX_OBJECTS:
+            self.state.objects.pop(next(iter(self.state.objects)))
+        return name
+
+    def _child_by(self, selector: Any, child: dict, match: Callable[[Tree, Element], bool], what: str) -> str:
+        """UiCollection.getChildBy*: the first child matching `child` under the object for which `match` holds;
+        the answer is a named object, looked up again at each use."""
+        def rows(tree: Tree) -> list[Element]:
+            parent = self._find(tree, selector)
+            if parent is None:
+                return []
+            pool = {id(e) for e in tree.descendants(parent)}
+            return [e for e in find_all(tree, _selector(child)) if id(e) in pool]
+
+        tree = self.tree()
+        index = next((i for i, row in enumerate(rows(tree)) if match(tree, row)), None)
+        if index is None:
+            raise RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {what}")
+
+        def resolve(now: Tree) -> Element | None:
+            found = rows(now)
+            return found[index] if index < len(found) else None
+        return self._name(resolve)
+
+    def childByText(self, selector: Any, child: dict, text: str, allow_scroll: bool = False) -> str:
+        def match(tree: Tree, row: Element) -> bool:
+            return row.text == text or any(e.text == text for e in tree.descendants(row))
+        return self._child_by(selector, child, match, f"child with text {text!r}")
+
+    def childByDescription(self, selector: Any, child: dict, desc: str, allow_scroll: bool = False) -> str:
+        def match(tree: Tree, row: Element) -> bool:
+            return row.description == desc or any(e.description == desc for e in tree.descendants(row))
+        return self._child_by(selector, child, match, f"child with description {desc!r}")
+
+    def childByInstance(self, selector: Any, child: dict, instance: int) -> str:
+        seen = [0]
+
+        def match(tree: Tree, row: Element) -> bool:
+            seen[0] += 1
+            return seen[0] - 1 == int(instance)
+        return self._child_by(selector, child, match, f"child instance {instance}")
+
+    def getParent(self, selector: Any) -> str:
+        tree = self.tree()
+        element = self._find(tree, selector)
+        if element is None or element.parent is None:
+            raise not_found(selector)
+        chain: list[int] = []  # the parent's place: child indexes from its window's root
+        node = element.parent
+        while node.parent is not None:
+            chain.append(node.index)
+            node = node.parent
+        window_root = node.order
+
+        def resolve(now: Tree) -> Element | None:
+            current = next((e for e in now.elements if e.order == window_root and e.parent is None), None)
+            for index in reversed(chain):
+                kids = current.children(now) if current is not None else []
+                current = kids[index] if index < len(kids) else None
+            return current
+        return self._name(resolve)
+
+    def dragTo(self, selector: Any, *target: Any) -> bool:
+        """Drag the object's centre to (x, y) or to another object's centre: a slow swipe."""
+        tree, element = self.require(selector)
+        sx, sy = _center(tree, element)
+        if target and isinstance(target[0], (dict, str)):
+            other = self._find(tree, target[0])
+            if other is None:
+                raise not_found(target[0])
+            ex, ey = _center(tree, other)
+            steps = int(target[1]) if len(target) > 1 else 100
+        else:
+            ex, ey = float(target[0]), float(target[1])
+            steps = int(target[2]) if len(target) > 2 else 100
+        self.device.swipe(sx, sy, ex, ey, max(1, steps) * SWIPE_STEP_SECONDS)
+        return True
+
     def require(self, selector: dict) -> tuple[Tree, Element]:
         tree = self.tree()
-        element = find(tree, _selector(selector))
+        element = self._find(tree, selector)
         if element is None:
             raise not_found(selector)
         return tree, element
@@ -135,7 +236,7 @@ class Agent:
         """Poll the selector, letting device time pass between polls, up to `timeout_ms` of device time."""
         remaining = max(0.0, float(timeout_ms) / 1000.0)
         while True:
-            present = find(self.tree(), _selector(selector)) is not None
+            present = self._find(self.tree(), selector) is not None
             if present != gone:
                 return True
             if remaining <= 0:
@@ -286,10 +387,10 @@ class Agent:
         return self.wait(selector, timeout, gone=True)
 
     def exist(self, selector: dict) -> bool:
-        return find(self.tree(), _selector(selector)) is not None
+        return self._find(self.tree(), selector) is not None
 
     def count(self, selector: dict) -> int:
-        return len(find_all(self.tree(), _selector(selector)))
+        return len(self._find_all(self.tree(), selector))
 
     def objInfo(self, selector: dict) -> dict:
         tree, element = self.require(selector)
@@ -297,7 +398,7 @@ class Agent:
 
     def objInfoOfAllInstances(self, selector: dict) -> list[dict]:
         tree = self.tree()
-        return [obj_info(tree, element) for element in find_all(tree, _selector(selector))]
+        return [obj_info(tree, element) for element in self._find_all(tree, selector)]
 
     def getText(self, selector: dict) -> str:
         _, element = self.require(selector)
@@ -435,7 +536,7 @@ def _method(agent: Agent, name: str) -> Callable[..., Any] | None:
     if name.startswith("_") or not name.isidentifier():
         return None
     attribute = getattr(Agent, name, None)
-    if not callable(attribute) or name in {"tree", "require", "wait"} or name.startswith("_"):
+    if not callable(attribute) or name in {"tree", "require", "wait"}:
         return None
     return getattr(agent, name)
 

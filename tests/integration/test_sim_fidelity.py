@@ -280,3 +280,30 @@ def test_reverse_forwards_are_kept_and_listed_and_the_framebuffer_is_the_screen(
     image = adb.framebuffer()
     assert image.size == (720, 1600) and image.mode == "RGBA"
     assert image.convert("RGB").tobytes() == u2.screenshot().convert("RGB").tobytes()
+
+
+def test_child_by_text_instance_and_description_name_objects_that_follow_the_screen(phone):
+    _, _, u2 = phone
+    u2.app_start(APIS, stop=True)
+    listview = u2(resourceId="android:id/list")
+    assert listview.wait(timeout=5)
+    media = listview.child_by_text("Media", className="android.widget.TextView")
+    assert media.info["text"] == "Media"
+    assert listview.child_by_instance(2, className="android.widget.TextView").info["text"] == "App"
+    with pytest.raises(uiautomator2.UiObjectNotFoundError):
+        listview.child_by_description("should-not-exist", className="android.widget.TextView")
+    media.click()
+    assert u2(text="VideoView").wait(timeout=5)
+    u2.press("back")
+    u2(resourceId="android:id/content").child_by_text("Graphics", className="android.widget.TextView").click()
+    assert u2(text="AlphaBitmap").wait(timeout=5)
+
+
+def test_get_parent_and_drag_to(phone):
+    _, _, u2 = phone
+    open_app_list(u2)
+    parent = u2.jsonrpc.getParent(u2(text="Alarm").selector)
+    assert u2.jsonrpc.objInfo(parent)["resourceName"] == "android:id/list"
+    top = u2(text="Activity").info["bounds"]["top"]
+    u2(text="Activity").drag_to(360, top - 100 + 48, duration=0.5)  # a slow drag of the list: it follows
+    assert u2(text="Activity").info["bounds"]["top"] == top - 100
