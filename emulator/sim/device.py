@@ -102,7 +102,8 @@ class SimDevice:
         self._shell = Shell(self.system, self, registry())
         self._u2_running = 0
         self.reverse_forwards: dict[str, str] = {}  # adb reverse: device socket -> host socket
-        self._u2_agents: dict[int, threading.Event] = {}  # pid of each running agent app_process -> its kill switch
+        # pid -> (name, kill switch, is the u2 agent) of each running process of the shell user
+        self._shell_processes: dict[int, tuple[str, threading.Event, bool]] = {}
         with self.lock:
             for app in apps:
                 store_apk(self._storage, self.system.install(app))
@@ -155,34 +156,49 @@ class SimDevice:
         with self.lock:
             self._u2_running += 1 if running else -1
 
-    def u2_agent_started(self) -> tuple[int, threading.Event]:
-        """An agent app_process started: its pid (shown by ps as app_process, user shell) and the event `kill`
-        sets to end it."""
+    # ---- processes of the shell user (the u2 agent's app_process, background jobs) ------------------------------
+    def start_process(self, name: str, u2_agent: bool = False) -> tuple[int, threading.Event]:
+        """A process of the shell user started: its pid (ps lists it by `name`) and the event `kill` sets."""
         with self.lock:
             pid = self.system.processes.allocate_pid()
             event = threading.Event()
-            self._u2_agents[pid] = event
-            self._u2_running += 1
+            self._shell_processes[pid] = (name, event, u2_agent)
+            if u2_agent:
+                self._u2_running += 1
             return pid, event
 
-    def u2_agent_stopped(self, pid: int) -> None:
+    def end_process(self, pid: int) -> None:
         with self.lock:
-            if self._u2_agents.pop(pid, None) is not None:
+            entry = self._shell_processes.pop(pid, None)
+            if entry is not None and entry[2]:
                 self._u2_running -= 1
+
+    def shell_processes(self) -> list[tuple[int, str]]:
+        with self.lock:
+            return sorted((pid, entry[0]) for pid, entry in self._shell_processes.items())
+
+    def signal_process(self, pid: int) -> bool:
+        """`kill [-SIG] <pid>` of a shell-user process: it ends (an agent's port 9008 closes with it)."""
+        with self.lock:
+            entry = self._shell_processes.get(pid)
+            if entry is None:
+                return False
+            self.end_process(pid)
+        entry[1].set()
+        return True
+
+    def u2_agent_started(self) -> tuple[int, threading.Event]:
+        return self.start_process("app_process", u2_agent=True)
+
+    def u2_agent_stopped(self, pid: int) -> None:
+        self.end_process(pid)
 
     def u2_agent_pids(self) -> list[int]:
         with self.lock:
-            return sorted(self._u2_agents)
+            return sorted(pid for pid, entry in self._shell_processes.items() if entry[2])
 
     def kill_u2_agent(self, pid: int) -> bool:
-        """`kill <pid>` of an agent process: it dies, its shell stream ends, tcp:9008 is refused until the next one."""
-        with self.lock:
-            event = self._u2_agents.pop(pid, None)
-            if event is None:
-                return False
-            self._u2_running -= 1
-        event.set()
-        return True
+        return self.signal_process(pid)
 
     # ---- UiDevice ------------------------------------------------------------------------------------------
     def screen(self) -> Screen:

@@ -307,3 +307,45 @@ def test_get_parent_and_drag_to(phone):
     top = u2(text="Activity").info["bounds"]["top"]
     u2(text="Activity").drag_to(360, top - 100 + 48, duration=0.5)  # a slow drag of the list: it follows
     assert u2(text="Activity").info["bounds"]["top"] == top - 100
+
+
+def test_screenrecord_in_the_foreground_takes_device_time_and_writes_a_video(phone, tmp_path):
+    import cv2
+
+    _, adb, _ = phone
+    assert adb.shell2("which screenrecord").returncode == 0
+    t0 = float(adb.shell("date +%s.%N"))
+    assert adb.shell2("screenrecord --time-limit 3 /sdcard/clip.mp4").returncode == 0
+    assert float(adb.shell("date +%s.%N")) == pytest.approx(t0 + 3, abs=0.01)
+    adb.sync.pull("/sdcard/clip.mp4", tmp_path / "clip.mp4")
+    video = cv2.VideoCapture(str(tmp_path / "clip.mp4"))
+    frames = 0
+    while video.read()[0]:
+        frames += 1
+    assert frames == 7 and video.get(cv2.CAP_PROP_FRAME_WIDTH) == 720  # 2 frames per second, and the last one
+
+
+def test_a_script_runs_a_background_job_that_kill_interrupts(phone, tmp_path):
+    _, adb, _ = phone
+    adb.sync.push(b"#!/system/bin/sh\nscreenrecord \"$1\" &\nPID=$!\necho started $PID\nread ANY\n"
+                  b"kill -INT $PID\nwait\necho got $ANY\n", "/sdcard/rec.sh")
+    stream = adb.shell(["sh", "/sdcard/rec.sh", "/sdcard/job.mp4"], stream=True)
+    started = b""
+    while not started.endswith(b"\n"):
+        started += stream.conn.recv(1)
+    pid = started.split()[-1].decode()
+    assert adb.shell(f"ps -A {pid}").split()[-1] == "screenrecord"
+    time.sleep(1)
+    stream.send(b"now\n")
+    assert stream.read_until_close().strip() == "got now"
+    assert adb.sync.exists("/sdcard/job.mp4")
+    assert pid not in adb.shell("ps -A")
+
+
+def test_adbutils_records_the_screen_through_its_own_script(phone, tmp_path, monkeypatch):
+    _, adb, _ = phone
+    monkeypatch.chdir(tmp_path)
+    adb.start_recording("output.mp4")
+    time.sleep(1.5)
+    adb.stop_recording()
+    assert (tmp_path / "output.mp4").stat().st_size > 1000

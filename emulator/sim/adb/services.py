@@ -46,8 +46,9 @@ def serve_shell(stream: Stream, backend: DeviceBackend, request: ShellRequest) -
         # An interactive shell needs a pty and a real terminal: not simulated.
         stream.refuse()
         return
-    stream.accept(discard_input=True)
+    stream.accept(discard_input=False)
     io = StreamShellIO(stream, v2=request.v2)
+    threading.Thread(target=io.pump_stdin, name="adb-shell-stdin", daemon=True).start()
     try:
         code = backend.shell(request.command, io)
     except Exception as exc:

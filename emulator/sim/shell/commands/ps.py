@@ -17,8 +17,9 @@ def _rows(ctx: Context) -> list[tuple[int, int, str, int, int, str, str]]:
     rows.append((_SETTINGS_PID, 512, "system", 15402112, 120532, "do_epoll_wait", "com.android.settings"))
     for proc in system.processes.running():
         rows.append((proc.pid, 512, user_name(proc.uid), 15512832, 141236, "do_epoll_wait", proc.package))
-    for pid in getattr(ctx.device, "u2_agent_pids", list)():  # the uiautomator2 server: app_process as shell
-        rows.append((pid, 1, "shell", 10863368, 98520, "do_epoll_wait", "app_process"))
+    # processes of the shell user: the uiautomator2 server (app_process), background jobs (screenrecord &)
+    for pid, name in getattr(ctx.device, "shell_processes", list)():
+        rows.append((pid, 1, "shell", 10863368, 98520, "do_epoll_wait", name))
     return sorted(rows)
 
 
@@ -71,9 +72,11 @@ def pidof(ctx: Context, args: list[str]) -> int:
 
 def kill(ctx: Context, args: list[str]) -> int:
     status = 0
-    for arg in (a for a in args if not a.startswith("-")):
-        if arg.isdigit() and getattr(ctx.device, "kill_u2_agent", lambda pid: False)(int(arg)):
-            continue  # a process of the shell user: ours to kill
+    for arg in (a for a in args if not a.startswith("-") and a != "-l"):  # -INT, -2, -9, -s TERM...
+        if arg.isupper() and arg.isalpha():
+            continue  # the signal name after -s
+        if arg.isdigit() and getattr(ctx.device, "signal_process", lambda pid: False)(int(arg)):
+            continue  # a process of the shell user: ours to signal
         if not arg.isdigit() or not any(r[0] == int(arg) for r in _rows(ctx)):
             ctx.err.write(f"/system/bin/sh: kill: {arg}: No such process\n")
         else:
