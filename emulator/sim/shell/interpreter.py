@@ -168,7 +168,7 @@ class Input:
 
 # ---- command context --------------------------------------------------------------------------------------------
 @dataclass
-class Context:
+class ShellContext:
     """What a command sees: the system, the device's files, its streams and the shell variables."""
 
     system: AndroidSystem
@@ -212,7 +212,7 @@ def resolve_path(root: Path, device_path: str, cwd: str = "/") -> Path:
     return host
 
 
-CommandFn = Callable[[Context, list[str]], int]
+CommandFn = Callable[[ShellContext, list[str]], int]
 
 
 @dataclass(frozen=True)
@@ -413,7 +413,7 @@ class Shell:
         if spec is None:
             err.write(f"{SHELL_NAME}: {name}: not found\n")
             return 127
-        ctx = Context(self.system, self.device, io, stdin, out, err, env, base, shell=self,
+        ctx = ShellContext(self.system, self.device, io, stdin, out, err, env, base, shell=self,
                       interrupted=getattr(_job, "interrupted", None))
         if spec.streaming or not spec.locked:
             return spec.fn(ctx, argv[1:])

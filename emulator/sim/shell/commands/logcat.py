@@ -6,7 +6,7 @@ import re
 import time
 from datetime import datetime
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.logcat import BUFFERS, DEVICE_TZ, LogEntry, format_entry
 
 DEFAULT_BUFFERS = ["main", "system", "crash"]
@@ -129,7 +129,7 @@ class _Options:
         return not (self.regex and not self.regex.search(entry.message))
 
 
-def logcat(ctx: Context, args: list[str]) -> int:
+def logcat(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     with ctx.lock:
         try:
@@ -185,7 +185,7 @@ def logcat(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def log(ctx: Context, args: list[str]) -> int:
+def log(ctx: ShellContext, args: list[str]) -> int:
     """Android's `log [-p priority] [-t tag] message`: one line in the main buffer, from the shell (uid 2000)."""
     priority, tag = "I", "log"
     while args and args[0] in ("-p", "-t") and len(args) > 1:

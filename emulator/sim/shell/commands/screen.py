@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context, DevicePathError
+from emulator.sim.shell.interpreter import CommandSpec, DevicePathError, ShellContext
 
 DEFAULT_DUMP = "/sdcard/window_dump.xml"
 
 
-def screencap(ctx: Context, args: list[str]) -> int:
+def screencap(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.render_png import render_png  # the renderer helper's module
 
     files = [a for a in args if not a.startswith("-")]
@@ -32,7 +32,7 @@ def screencap(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def uiautomator(ctx: Context, args: list[str]) -> int:
+def uiautomator(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.render_xml import render_xml  # the renderer helper's module
 
     if not args or args[0] != "dump":
@@ -59,7 +59,7 @@ def uiautomator(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def app_process(ctx: Context, args: list[str]) -> int:
+def app_process(ctx: ShellContext, args: list[str]) -> int:
     """Runs until the client closes the stream, like the real uiautomator2 server process."""
     is_u2 = any("uia2" in a or "uiautomator" in a for a in args)
     if not is_u2:
@@ -87,7 +87,7 @@ MAX_RECORD_SECONDS = 180  # screenrecord's own limit
 RECORD_FPS = 2  # frames per second of device time written to the video
 
 
-def screenrecord(ctx: Context, args: list[str]) -> int:
+def screenrecord(ctx: ShellContext, args: list[str]) -> int:
     """screenrecord [--time-limit N] [--size WxH] [--bit-rate R] [--verbose] FILE.mp4: an MPEG-4 video of the
     screen. In the foreground it records for the time limit (device time: the virtual clock moves as for `sleep`);
     as a background job (`screenrecord f.mp4 &`) it records until `kill -INT` (real time passes), then writes."""
@@ -134,7 +134,7 @@ def screenrecord(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def _record(ctx: Context, limit: float, target, size: tuple[int, int] | None) -> None:
+def _record(ctx: ShellContext, limit: float, target, size: tuple[int, int] | None) -> None:
     """Write frames at RECORD_FPS into an MPEG-4 file; a frame is rendered again only when the screen changed."""
     import io as _io
 
@@ -177,7 +177,7 @@ def _record(ctx: Context, limit: float, target, size: tuple[int, int] | None) ->
         writer.release()
 
 
-def sh(ctx: Context, args: list[str]) -> int:
+def sh(ctx: ShellContext, args: list[str]) -> int:
     """sh -c 'LINE' [ARG0 ARGS...] | sh FILE [ARGS...]: a line or a script file, in a new shell."""
     if not args:
         ctx.err.write("sh: interactive shells are not simulated\n")
