@@ -34,6 +34,19 @@ def _intent(args: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
     return opts, flags, rest
 
 
+def _extras(args: list[str]) -> dict[str, str]:
+    """The --es/--ei/... key value pairs of an intent."""
+    extras: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        if args[i] in _PAIR_OPTS and i + 2 < len(args):
+            extras[args[i + 1]] = args[i + 2]
+            i += 3
+        else:
+            i += 2 if args[i] in _VALUE_OPTS else 1
+    return extras
+
+
 def _describe(opts: dict[str, str], component: str = "") -> str:
     parts = []
     if "-a" in opts:
@@ -76,7 +89,7 @@ def am_start(ctx: ShellContext, args: list[str]) -> int:
                              action=opts.get("-a", "android.intent.action.MAIN" if not activity else ""),
                              category=opts.get("-c", ""), data=opts.get("-d", ""))
     if not launched:
-        ctx.err.write(f"Error type 3\nError: Activity class {{{component}}} does not exist.\n")
+        ctx.err.write(f"Error type 3\nError: Activity class {{{short}}} does not exist.\n")
         return 1
     if "-W" in flags:
         pkg, act, _ = system.resumed()
@@ -120,7 +133,16 @@ def am(ctx: ShellContext, args: list[str]) -> int:
         return 0
     if sub == "broadcast":
         opts, _, _ = _intent(rest)
-        ctx.out.write(f"Broadcasting: {_describe(opts)}\nBroadcast completed: result=0\n")
+        extras = _extras(rest)
+        answer = system.ime_broadcast(opts.get("-a", ""), extras) if opts.get("-a", "").startswith("ADB_") else None
+        described = _describe(dict(opts, **{"-f": "0x400000"}))
+        if extras:
+            described = described[:-2] + " (has extras) }"
+        ctx.out.write(f"Broadcasting: {described}\n")
+        if answer is None:
+            ctx.out.write("Broadcast completed: result=0\n")
+        else:
+            ctx.out.write(f'Broadcast completed: result={answer[0]}, data="{answer[1]}"\n')
         return 0
     if sub in ("startservice", "start-service", "start-foreground-service"):
         opts, _, _ = _intent(rest)

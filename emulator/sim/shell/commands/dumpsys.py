@@ -33,10 +33,33 @@ def _pid_of(ctx: ShellContext, package: str) -> int:
 
 
 def dump_window(ctx: ShellContext, args: list[str]) -> int:
+    """`dumpsys window [windows|displays]`. Android 10+ keeps the focus per display: mCurrentFocus is printed with
+    the display (`dumpsys window displays`, and plain `dumpsys window`), no longer by `dumpsys window windows`."""
     system = ctx.system
-    shown = system.display()
     package, activity, task = system.resumed()
     focus = system.focused_window()
+    focus_lines = (f"mCurrentFocus=Window{{{_hash(focus)} u0 {focus}}}\n"
+                   f"mFocusedApp={_record(package, activity, task.task_id)}\n")
+    per_display = int(system.properties.get("ro.build.version.sdk", "33")) >= 29
+    what = args[0] if args else ""
+    if what in ("windows", "w", ""):
+        _dump_windows(ctx, task)
+        ctx.out.write(f"  mStatusBar=Window{{{_hash('StatusBar')} u0 StatusBar}}\n")
+        if per_display:
+            ctx.out.write("  mTopFocusedDisplayId=0\n")
+        else:
+            ctx.out.write("".join(f"  {line}\n" for line in focus_lines.splitlines()))
+    if per_display and what in ("displays", "d", ""):
+        ctx.out.write(f"WINDOW MANAGER DISPLAY CONTENTS (dumpsys window displays)\n"
+                      f"  Display: mDisplayId=0 rootTasks={len(system.stack.tasks)}\n"
+                      f"    init={system.width}x{system.height} {system.density}dpi cur={system.width}x{system.height}"
+                      f" app={system.width}x{system.height}\n"
+                      + "".join(f"    {line}\n" for line in focus_lines.splitlines()))
+    return 0
+
+
+def _dump_windows(ctx: ShellContext, task) -> None:
+    shown = ctx.system.display()
     ctx.out.write("WINDOW MANAGER WINDOWS (dumpsys window windows)\n")
     for n, window in enumerate(reversed(shown.screen.windows)):
         title = window.title if window.package == "android" else (
@@ -48,11 +71,6 @@ def dump_window(ctx: ShellContext, args: list[str]) -> int:
                       f"package={window.package} appop=NONE\n"
                       f"    mAttrs={{(0,0)(fillxfill) ty={'APPLICATION' if window.dim_behind else 'BASE_APPLICATION'}"
                       f" fmt=TRANSLUCENT}}\n    isOnScreen=true\n    isVisible=true\n")
-    ctx.out.write(f"  mStatusBar=Window{{{_hash('StatusBar')} u0 StatusBar}}\n"
-                  f"  mTopFocusedDisplayId=0\n"
-                  f"  mCurrentFocus=Window{{{_hash(focus)} u0 {focus}}}\n"
-                  f"  mFocusedApp={_record(package, activity, task.task_id)}\n")
-    return 0
 
 
 def dump_activities(ctx: ShellContext) -> None:

@@ -180,7 +180,13 @@ def toybox(ctx: ShellContext, args: list[str]) -> int:
     return spec.fn(ctx, args[1:])
 
 
+def pwd(ctx: ShellContext, args: list[str]) -> int:
+    ctx.out.write(ctx.env.get("PWD", "/") + "\n")
+    return 0
+
+
 COMMANDS = {
+    "pwd": CommandSpec(pwd, locked=False),
     "cat": CommandSpec(cat, locked=False),
     "ls": CommandSpec(ls, locked=False),
     "rm": CommandSpec(rm, locked=False),

@@ -13,6 +13,27 @@ from emulator.sim.system.permissions import CLI_FLAG_NAMES, group_of
 APP_MANIFEST = "naysayer-app.yaml"
 
 
+REAL_MANIFEST = "AndroidManifest.xml"
+MAX_MANIFEST = 4 << 20
+
+
+def _native_apk(archive: zipfile.ZipFile, name: str):
+    """A real APK: its package comes from the binary manifest; its code cannot run here (a stub app)."""
+    from crawler.apk.errors import BadApk
+    from crawler.apk.manifest import axml_package
+    from emulator.zoo.loader import native_stub_app
+
+    info = archive.getinfo(REAL_MANIFEST)
+    if info.file_size > MAX_MANIFEST:
+        raise ApkError(f"INSTALL_PARSE_FAILED_MANIFEST_MALFORMED: Failed to parse {name}: manifest too large")
+    try:
+        package = axml_package(archive.read(info), name)
+        return native_stub_app(package)
+    except (BadApk, ValueError, zipfile.BadZipFile) as exc:
+        raise ApkError(f"INSTALL_PARSE_FAILED_MANIFEST_MALFORMED: Failed to parse {name}: "
+                       f"{' '.join(str(exc).split())[:200]}") from exc
+
+
 class ApkError(ValueError):
     """The file given to `pm install` is not a simulated APK."""
 
@@ -44,8 +65,11 @@ def load_apk(data: bytes, name: str):
     if not zipfile.is_zipfile(BytesIO(data)):
         raise ApkError(f"INSTALL_PARSE_FAILED_NOT_APK: Failed to parse {name}: not a zip archive")
     with zipfile.ZipFile(BytesIO(data)) as archive:
-        if APP_MANIFEST not in archive.namelist():
-            raise ApkError(f"INSTALL_PARSE_FAILED_BAD_MANIFEST: Failed to parse {name}: no {APP_MANIFEST}")
+        names = archive.namelist()
+        if APP_MANIFEST not in names:
+            if REAL_MANIFEST in names:
+                return _native_apk(archive, name)
+            raise ApkError(f"INSTALL_PARSE_FAILED_BAD_MANIFEST: Failed to parse {name}: no AndroidManifest.xml")
     from emulator.zoo import load_app_bytes  # the zoo helper's loader, imported when first needed
 
     try:

@@ -17,6 +17,9 @@ def _rows(ctx: ShellContext) -> list[tuple[int, int, str, int, int, str, str]]:
     rows.append((_SETTINGS_PID, 512, "system", 15402112, 120532, "do_epoll_wait", "com.android.settings"))
     for proc in system.processes.running():
         rows.append((proc.pid, 512, user_name(proc.uid), 15512832, 141236, "do_epoll_wait", proc.package))
+    # processes of the shell user: the uiautomator2 server (app_process), background jobs (screenrecord &)
+    for pid, name in getattr(ctx.device, "shell_processes", list)():
+        rows.append((pid, 1, "shell", 10863368, 98520, "do_epoll_wait", name))
     return sorted(rows)
 
 
@@ -31,7 +34,21 @@ def _line(row: tuple[int, int, str, int, int, str, str]) -> str:
 
 def ps(ctx: ShellContext, args: list[str]) -> int:
     ctx.out.write(HEADER)
+    users: set[str] = set()
+    rest: list[str] = []
+    it = iter(args)
+    for a in it:
+        if a in ("-u", "-U"):
+            users.update(next(it, "").split(","))
+        else:
+            rest.append(a)
+    args = rest
     names = [a for a in args if not a.startswith("-")]
+    if users:
+        for row in _rows(ctx):
+            if row[2] in users and (not names or row[6] in names or str(row[0]) in names):
+                ctx.out.write(_line(row))
+        return 0
     if not any(a in ("-A", "-e", "-ef", "-Af") for a in args) and not names:
         # plain `ps`: only this shell's own processes, as on Android 8+
         pid = ctx.system.processes.allocate_pid()
@@ -55,7 +72,11 @@ def pidof(ctx: ShellContext, args: list[str]) -> int:
 
 def kill(ctx: ShellContext, args: list[str]) -> int:
     status = 0
-    for arg in (a for a in args if not a.startswith("-")):
+    for arg in (a for a in args if not a.startswith("-") and a != "-l"):  # -INT, -2, -9, -s TERM...
+        if arg.isupper() and arg.isalpha():
+            continue  # the signal name after -s
+        if arg.isdigit() and getattr(ctx.device, "signal_process", lambda pid: False)(int(arg)):
+            continue  # a process of the shell user: ours to signal
         if not arg.isdigit() or not any(r[0] == int(arg) for r in _rows(ctx)):
             ctx.err.write(f"/system/bin/sh: kill: {arg}: No such process\n")
         else:
