@@ -75,7 +75,8 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
     app = _dict(start.get("app"))
     view = AppView(package=_text(app.get("package"), 200), label=_text(app.get("label"), 120),
                    version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
-                   apk_sha256=_text(app.get("apk_sha256"), 64))
+                   apk_sha256=_text(app.get("apk_sha256"), 64), apk_source=_text(app.get("apk_source"), 20),
+                   apk_problem=_text(app.get("apk_problem"), 300))
     if apk is None:
         view.signers = _recorded_signers(app.get("signers"))
         if not view.signers:
@@ -353,6 +354,9 @@ def gather_index_row(run_dir: Path, href: str = "") -> IndexRow:
     app, device = _dict(start.get("app")), _dict(start.get("device"))
     row.package, row.label = _text(app.get("package"), 200), _text(app.get("label"), 120)
     row.version = _text(app.get("version_name"), 60)
+    row.apk_sha256 = _text(app.get("apk_sha256"), 64)
+    row.serial = _text(device.get("serial"), 80)
+    row.started_t = float(first)
     row.device = _text(" ".join(str(device.get(k) or "") for k in ("model", "rom", "android")), 120)
     row.started, row.duration_s = _utc(first), round(last - first, 1)
     row.end_reason = _text(end.get("reason"), 40)

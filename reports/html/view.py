@@ -93,6 +93,8 @@ class AppView:
     version_name: str = ""
     version_code: str = ""
     apk_sha256: str = ""
+    apk_source: str = ""  # "given" (--apk) | "installed" (pulled from the device) | "" (not recorded)
+    apk_problem: str = ""  # why the APK's label or signers could not be read (tool text, English)
     signers: list[Signer] = field(default_factory=list)
     signer_note: str = ""  # why the signers are unknown
 
@@ -150,8 +152,11 @@ class IndexRow:
     package: str = ""
     label: str = ""
     version: str = ""
+    apk_sha256: str = ""
     device: str = ""
+    serial: str = ""
     started: str = ""
+    started_t: float = 0.0  # device clock, seconds (for the dashboard's ranking and timeline)
     duration_s: float = 0.0
     end_reason: str = ""
     findings: int = 0
