@@ -308,7 +308,8 @@ def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunV
             end_detail=_text(_dict(end.data if end else {}).get("detail"), DETAIL_CHARS),
             chain=chain, findings=findings, metrics=_metrics(trace, graph),
             graph_svg=picture.svg(None, svg_id="graph-run") if picture.shown else "",
-            graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown)
+            graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown,
+            graph=graph)
 
 
 def _picture(graph, highlights: list[Highlight], images: ImageCache, strings: Strings) -> GraphPicture:

@@ -143,6 +143,8 @@ class RunView:
     graph_defs: str = ""  # the state thumbnails, defined once and used by every graph picture of the page
     graph_states: int = 0
     graph_shown: int = 0
+    graph_files: list[tuple[str, str]] = field(default_factory=list)  # (format, relative address) of the exports
+    graph: object = None  # the networkx graph itself, for the exports written beside the page (not rendered)
 
 
 @dataclass
