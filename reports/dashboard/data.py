@@ -66,6 +66,10 @@ class AppLine:
         return tuple(-self.by_severity.get(s, 0) for s in SEVERITIES) + (-self.findings, self.package)
 
     @property
+    def severities(self) -> list[str]:
+        return [s for s in SEVERITIES if self.by_severity.get(s)]
+
+    @property
     def worst(self) -> str:
         return next((s for s in SEVERITIES if self.by_severity.get(s)), "")
 
@@ -117,12 +121,12 @@ class RunCache:
 
     @staticmethod
     def stamp(run: Path) -> list:
-        parts = []
-        for name in sorted(os.listdir(run)):
-            if name.startswith((DB_NAME, "findings")):
-                st = (run / name).stat()
-                parts.append([name, st.st_size, st.st_mtime_ns])
-        return parts
+        """The run's database as last written: its size and mtime, and the size of a WAL not yet folded in (a reader
+        that opens and closes the run leaves the WAL empty and the database untouched)."""
+        db = (run / DB_NAME).stat()
+        wal = run / f"{DB_NAME}-wal"
+        wal_size = wal.stat().st_size if wal.is_file() else 0
+        return [db.st_size, db.st_mtime_ns, wal_size]
 
     def row(self, run: Path) -> IndexRow:
         key = str(run)
