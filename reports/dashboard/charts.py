@@ -26,13 +26,14 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 from matplotlib import font_manager
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Rectangle
 
 COLORS = {"high": "#b3261e", "medium": "#b26a00", "low": "#44617b", "done": "#1e7b34", "failed": "#b3261e",
           "device_lost": "#1d2329", "interrupted": "#8a96a3", "running": "#2f6fd0", "bar": "#44617b"}
 CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
              "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 WIDTH_IN = 7.2  # inches at 72 dpi in the SVG: about 520 px wide, scaled down on a phone by CSS
+TIMELINE_WIDTH_IN = 15.0
 _LOCK = threading.Lock()  # pyplot state and rcParams are global: one chart at a time
 _family: list[str] = []
 
@@ -60,12 +61,12 @@ def _fonts() -> list[str]:
     return _family
 
 
-def _svg(fig: Figure, salt: str) -> str:
+def _svg(fig: Figure, salt: str, tight: bool = True) -> str:
     """The figure as an inline <svg> element: no XML prolog, deterministic ids, ids unique to this chart."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"naysayer-{salt}", "svg.fonttype": "none", "svg.id": None}):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
-                    bbox_inches="tight")
+                    bbox_inches="tight" if tight else None)
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
@@ -78,8 +79,8 @@ def _svg(fig: Figure, salt: str) -> str:
     return text.strip()
 
 
-def _figure(height_in: float) -> tuple[Figure, object]:
-    fig = plt.figure(figsize=(WIDTH_IN, max(1.2, height_in)), dpi=72)
+def _figure(height_in: float, width_in: float = WIDTH_IN) -> tuple[Figure, object]:
+    fig = plt.figure(figsize=(width_in, max(1.2, height_in)), dpi=72)
     ax = fig.add_subplot()
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -91,19 +92,32 @@ def _rc():
                                   "text.parse_math": False})
 
 
+def wrap(label: str, width: int = 24) -> str:
+    """A long label on two or three lines: at spaces for words, anywhere for CJK (which has none)."""
+    import textwrap
+
+    if len(label) <= width:
+        return label
+    if " " in label:
+        return "\n".join(textwrap.wrap(label, width)[:3])
+    half = max(8, width // 2)
+    return "\n".join(label[i:i + half] for i in range(0, min(len(label), 3 * half), half))
+
+
 def bars(name: str, labels: list[str], values: list[float], *, colors: list[str] | None = None,
          titles: list[str] | None = None, value_format: str = "{:g}", xlabel: str = "") -> str:
     """Horizontal bars, one per label, top to bottom in the order given; ids `<name>-<i>`."""
     with _LOCK, _rc(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a glyph no installed font has: the SVG keeps the text all the same
-        fig, ax = _figure(0.5 + 0.32 * max(1, len(labels)))
+        lines = max([wrap(x).count("\n") + 1 for x in labels] + [1])
+        fig, ax = _figure(0.5 + (0.22 + 0.14 * lines) * max(1, len(labels)))
         ys = list(range(len(labels)))[::-1]
         drawn = ax.barh(ys, values, color=colors or COLORS["bar"], height=0.7)
         for i, (rect, value) in enumerate(zip(drawn.patches, values, strict=True)):
             rect.set_gid(f"{name}-{i}")
             ax.text(rect.get_width(), rect.get_y() + rect.get_height() / 2, " " + value_format.format(value),
                     va="center", ha="left", fontsize=9, parse_math=False)
-        ax.set_yticks(ys, labels=labels, parse_math=False)
+        ax.set_yticks(ys, labels=[wrap(x) for x in labels], parse_math=False)
         ax.set_xlim(0, max([*values, 1]) * 1.15)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=all(float(v).is_integer()
                                                                                      for v in values)))
@@ -118,17 +132,17 @@ def bars(name: str, labels: list[str], values: list[float], *, colors: list[str]
 
 
 def timeline(name: str, lanes: list[str], boxes: list[Box], *, start: float | None,
-             tick: Callable[[float], str], xlabel: str, legend: dict[str, str]) -> str:
-    """One lane per device, one box per attempt (colour = outcome; a device loss also gets an x at its end)."""
+             tick: Callable[[float], str], xlabel: str) -> str:
+    """One lane per device, one box per attempt (colour = outcome, see COLORS; a device loss also gets an x at its
+    end). The legend is the page's, in HTML."""
     with _LOCK, _rc(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a glyph no installed font has: the SVG keeps the text all the same
-        fig, ax = _figure(0.9 + 0.34 * max(1, len(lanes)))
+        fig, ax = _figure(0.75 + 0.34 * max(1, len(lanes)), TIMELINE_WIDTH_IN)
         span = max([b.start_h + b.length_h for b in boxes] + [1.0 / 60])
         least = span / 400  # a crawl of a few seconds in a night of hours still shows
-        for i, b in enumerate(boxes):
-            rect = ax.barh(len(lanes) - 1 - b.lane, max(b.length_h, least), left=b.start_h, height=0.62,
-                           color=COLORS.get(b.outcome, COLORS["interrupted"]), linewidth=0).patches[0]
-            rect.set_gid(f"{name}-{i}")
+        for i, b in enumerate(boxes):  # artists, not bars: the axes' limits are set below, not grown per box
+            ax.add_artist(Rectangle((b.start_h, len(lanes) - 1 - b.lane - 0.31), max(b.length_h, least), 0.62,
+                                    color=COLORS.get(b.outcome, COLORS["interrupted"]), linewidth=0, gid=f"{name}-{i}"))
         lost = [b for b in boxes if b.outcome == "device_lost"]
         if lost:
             ax.scatter([b.start_h + b.length_h for b in lost], [len(lanes) - 1 - b.lane for b in lost], marker="x",
@@ -141,10 +155,11 @@ def timeline(name: str, lanes: list[str], boxes: list[Box], *, start: float | No
         ax.set_xticks(ticks, labels=[tick(t) for t in ticks], parse_math=False)
         ax.set_xlabel(xlabel, parse_math=False)
         ax.tick_params(axis="y", length=0)
-        handles = [Patch(color=COLORS[k], label=v) for k, v in legend.items()]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.3 / max(1, len(lanes))),
-                  ncol=len(handles), frameon=False, fontsize=9)
-        svg = _svg(fig, name)
+        width_px = TIMELINE_WIDTH_IN * 72
+        left = min(0.4, (12 + 7 * max([len(x) for x in lanes] + [4])) / width_px)
+        fig.subplots_adjust(left=left, right=0.98, top=1 - 0.1 / fig.get_figheight(),
+                            bottom=0.62 / fig.get_figheight())
+        svg = _svg(fig, name, tight=False)
     return _titles(svg, name, [b.title for b in boxes])
 
 

@@ -87,10 +87,9 @@ def _charts(lab: LabView, strings: Strings, titles: dict[str, str]) -> dict[str,
                                 max(0.0, end - a.started) / 3600.0, outcome,
                                 f"{a.package} · {strings.get('outcome', a.outcome or 'running')} · "
                                 f"{_utc(a.started)}"))
-    legend = {k: strings.get("outcome", k) for k in ("done", "failed", "device_lost", "interrupted", "running")}
     span_h = max([b.start_h + b.length_h for b in boxes] + [0.0])
     out["timeline"] = charts.timeline("attempt", lanes, boxes, start=start, tick=charts.clock(start, span_h),
-                                      xlabel=strings.get("dash", "timeline_axis"), legend=legend)
+                                      xlabel=strings.get("dash", "timeline_axis"))
     out["throughput"] = charts.bars("device", lanes, [round(d.per_hour, 1) for d in lab.devices],
                                     xlabel=strings.get("dash", "per_hour"))
     return out
@@ -103,7 +102,8 @@ def render_dashboard(lab: LabView, lang: str = "zh-CN", now: float | None = None
     return _ENV.get_template("dashboard.html.j2").render(
         lab=lab, t=strings, tool=_tool(), charts=_charts(lab, strings, titles), titles=titles,
         kind_titles=[(k, titles.get(k, k)) for k in present], time_left=_duration(strings, lab.left_s),
-        generated=_utc(lab.now if now is None else now), script=FILTER_SCRIPT, script_hash=SCRIPT_HASH)
+        generated=_utc(lab.now if now is None else now), script=FILTER_SCRIPT, script_hash=SCRIPT_HASH,
+        legend=[(k, charts.COLORS[k]) for k in ("done", "failed", "device_lost", "interrupted", "running")])
 
 
 def write_dashboard(lab_dir: Path, out_dir: Path, lang: str = "zh-CN", *, reports: bool = True,

@@ -17,6 +17,7 @@ from crawler.store import NewerSchema, NotARun, RunStore
 from crawler.trace import Step, Trace
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html.images import THUMB_WIDTH, ImageCache
+from reports.html.localize import end_detail, summary_segments, value_segments
 from reports.html.strings import Strings
 from reports.html.view import (
     AppView,
@@ -172,18 +173,20 @@ def _mark(bounds: Any, shot: Shot) -> Mark | None:
     return Mark(left, top, round(right - left, 2), round(bottom - top, 2))
 
 
-def _permissions_detail(data: dict[str, Any]) -> str:
+def _permissions_detail(data: dict[str, Any], strings: Strings) -> str:
+    """Each permission's state in the page's language (the permission's own name is Android's, shown as is)."""
     perms = _dict(data.get("permissions"))
+    sep = strings.get("value", "list_sep")
     parts = []
     for name, state in list(perms.items())[:6]:
         state = _dict(state)
-        flags = [f for f in state.get("flags") or [] if f in ("USER_SET", "USER_FIXED")]
-        parts.append(f"{str(name).rsplit('.', 1)[-1]}: {'granted' if state.get('granted') else 'denied'}"
-                     + (f" ({', '.join(flags)})" if flags else ""))
-    return _text("; ".join(parts) + (f"; +{len(perms) - 6}" if len(perms) > 6 else ""), DETAIL_CHARS)
+        flags = [strings.get("value", f) for f in state.get("flags") or [] if f in ("USER_SET", "USER_FIXED")]
+        parts.append(f"{str(name).rsplit('.', 1)[-1]}: {strings.get('value', 'granted' if state.get('granted') else 'denied')}"
+                     + (f" ({sep.join(flags)})" if flags else ""))
+    return _text(sep.join(parts) + (f"{sep}+{len(perms) - 6}" if len(perms) > 6 else ""), DETAIL_CHARS)
 
 
-def _entry(step: Step, t0: float, key_step: int) -> TimelineEntry:
+def _entry(step: Step, t0: float, key_step: int, strings: Strings) -> TimelineEntry:
     d = step.data
     entry = TimelineEntry(seq=step.seq, offset_s=round(step.t - t0, 1), kind=step.kind, key=step.seq == key_step)
     if step.kind == "observation":
@@ -197,22 +200,26 @@ def _entry(step: Step, t0: float, key_step: int) -> TimelineEntry:
         entry.permission = _text(d.get("permission"), 40)
         target = _dict(d.get("target"))
         entry.texts = [_text(target.get("text"))] if target.get("text") else []
-        entry.detail = _text(d.get("reason"), DETAIL_CHARS)
+        entry.detail = _text(d.get("reason"), DETAIL_CHARS) if strings.lang == "en" else ""  # our words, English only
         entry.user_like = bool(d.get("user_like", True))
     elif step.kind == "event":
         entry.type, entry.package = _text(d.get("type"), 40), _text(d.get("package"), 120)
-        entry.detail = _text(" ".join(str(x) for x in (d.get("reason"), d.get("component")) if x), DETAIL_CHARS)
+        entry.device_text = _text(" ".join(str(x) for x in (d.get("reason"), d.get("component")) if x), DETAIL_CHARS)
     elif step.kind == "recovery":
-        entry.type, entry.detail = _text(d.get("type"), 40), _text(d.get("detail"), DETAIL_CHARS)
+        entry.type = _text(d.get("type"), 40)
+        entry.detail = _text(d.get("detail"), DETAIL_CHARS) if strings.lang == "en" else ""
     elif step.kind == "permissions":
-        entry.detail = _permissions_detail(d)
+        entry.device_text = _permissions_detail(d, strings)
     elif step.kind == "run_end":
-        entry.type, entry.detail = _text(d.get("reason"), 40), _text(d.get("detail"), DETAIL_CHARS)
+        entry.type = _text(d.get("reason"), 40)
+        entry.detail, raw = end_detail(entry.type, _text(d.get("detail"), DETAIL_CHARS), strings)
+        if raw:
+            entry.detail, entry.raw_detail = "", entry.detail
     return entry
 
 
 def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0: float, key_step: int,
-              images: ImageCache) -> list[TimelineEntry]:
+              images: ImageCache, strings: Strings) -> list[TimelineEntry]:
     entries: dict[int, TimelineEntry] = {}
     shots_left = MAX_SHOTS
 
@@ -227,7 +234,7 @@ def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0:
         step = by_seq.get(seq)
         if step is None:
             continue
-        entry = entries[seq] = _entry(step, t0, key_step)
+        entry = entries[seq] = _entry(step, t0, key_step, strings)
         if step.kind == "observation":
             entry.shot = take_shot(step)
         elif step.kind == "action" and step.data.get("type") in MARKED_ACTIONS:
@@ -246,7 +253,7 @@ def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0:
 
 
 def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs_seqs: list[int], t0: float,
-             images: ImageCache) -> FindingView:
+             images: ImageCache, package: str = "") -> FindingView:
     kind = _text(raw.get("kind"), 60)
     spec = load_taxonomy().kinds.get(kind)
     lang = strings.lang
@@ -257,18 +264,27 @@ def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs
     basis = [Basis(_text(b.get("document"), 200), _text(b.get("item"), 200), _text(b.get("quote"), 600),
                    _text(b.get("status"), 10), _text(b.get("note"), 300))
              for b in (raw.get("basis") or []) if isinstance(b, dict)]
-    thresholds = [ThresholdView(t.name, t.default, t.unit, t.source) for t in (spec.thresholds if spec else ())]
+    thresholds = [ThresholdView(t.name, t.default, t.unit, t.source, strings.get("threshold", t.name),
+                                strings.get("unit", t.unit), strings.get("threshold_source", t.source))
+                  for t in (spec.thresholds if spec else ())]
+    metrics = _dict(raw.get("metrics"))
     confidence = raw.get("confidence")
     offset = raw.get("offset_s")
     return FindingView(
         id=_text(raw.get("id"), 120), kind=kind, title=_text(title, 200),
         statement=_text(spec.statement.get(lang, "") if spec else "", 600),
         severity=_text(raw.get("severity") or (spec.severity if spec else "medium"), 10),
-        summary=_text(summary, 400), confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
+        summary=_text(summary, 400),
+        summary_parts=[(_text(text, 400), app) for text, app in
+                       summary_segments(spec, metrics, package, strings, _text(summary, 400))],
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
         offset_s=float(offset) if isinstance(offset, (int, float)) else 0.0, key_step=key_step,
-        metrics=[(_text(k, 60), _metric_text(v)) for k, v in list(_dict(raw.get("metrics")).items())[:20]],
+        metrics=[(_text(k, 60), _metric_text(v)) for k, v in list(metrics.items())[:20]],
+        metric_parts=[(strings.get("finding_metric", _text(k, 60)),
+                       [(_text(text, METRIC_CHARS), app) for text, app in value_segments(str(k), v, strings)])
+                      for k, v in list(metrics.items())[:20]],
         basis=basis, thresholds=thresholds,
-        timeline=_timeline(steps[:MAX_TIMELINE], by_seq, obs_seqs, t0, key_step, images),
+        timeline=_timeline(steps[:MAX_TIMELINE], by_seq, obs_seqs, t0, key_step, images, strings),
         steps_omitted=max(0, len(steps) - MAX_TIMELINE))
 
 
@@ -294,7 +310,8 @@ def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunV
         graph = build_graph(trace)
         highlights = [_highlight(f, by_seq) for f in raw_findings]
         picture = _picture(graph, highlights, images, strings)
-        findings = [_finding(f, strings, by_seq, obs_seqs, first, images) for f in raw_findings]
+        findings = [_finding(f, strings, by_seq, obs_seqs, first, images, _text(trace.package, 200))
+                    for f in raw_findings]
         for i, (view, highlight) in enumerate(zip(findings, highlights, strict=True)):
             if picture.shown:
                 view.graph_svg = picture.svg(highlight, svg_id=f"graph-f{i}")
@@ -306,6 +323,8 @@ def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunV
             started=_utc(first), ended=_utc(last), duration_s=round(last - first, 1), created=_utc(meta.get("created")),
             end_reason=_text(_dict(end.data if end else {}).get("reason"), 40),
             end_detail=_text(_dict(end.data if end else {}).get("detail"), DETAIL_CHARS),
+            end_detail_shown=end_detail(_text(_dict(end.data if end else {}).get("reason"), 40),
+                                        _text(_dict(end.data if end else {}).get("detail"), DETAIL_CHARS), strings),
             chain=chain, findings=findings, metrics=_metrics(trace, graph),
             graph_svg=picture.svg(None, svg_id="graph-run") if picture.shown else "",
             graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown,
