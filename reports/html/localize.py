@@ -19,7 +19,7 @@ from reports.html.strings import Strings
 Segment = tuple[str, bool]  # (text, is the app's or the device's own words)
 
 APP_METRICS = {"package", "dialog_text", "control_text", "text_seen", "widget", "buttons", "front_package",
-               "target_package", "evidence", "what_opened"}
+               "target_package", "what_opened"}
 PERMISSION_METRICS = {"permission", "denied", "groups", "permissions"}
 KEYED_BY_PERMISSION = {"seconds_from_launch", "seconds_after_denial"}
 VALUE_CHARS = 300
