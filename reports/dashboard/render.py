@@ -157,9 +157,11 @@ class DashboardRefresher:
         self.error = ""
 
     def start(self) -> DashboardRefresher:
-        self._write(active=True)
+        """Start the writer; the first page is written at once, in the writer (a resumed lab may have many reports
+        to write first: the devices do not wait for them)."""
         self._thread = threading.Thread(target=self._loop, name="lab-dashboard", daemon=True)
         self._thread.start()
+        self.refresh()
         return self
 
     def refresh(self) -> None:

@@ -160,3 +160,19 @@ def test_charts_label_kinds_in_the_pages_language(tmp_path, lang):
     labels = "".join(doc.xpath("//svg[@id='chart-kind']//text()"))
     assert ("拒绝权限后应用退出" in labels) == (lang == "zh-CN")
     assert ("App quits after a permission is refused" in labels) == (lang == "en")
+
+
+def test_the_refresher_keeps_the_page_current_and_writes_the_last_one_on_close(tmp_path):
+    from reports.dashboard import DashboardRefresher
+
+    lab = make_lab(tmp_path / "lab")
+    refresher = DashboardRefresher(lab, tmp_path / "site", "en").start()
+    for _ in range(5):
+        refresher.refresh()  # requests while a page is being written fold into one more pass
+    with LabIndex.open(lab) as index:  # the running job ends meanwhile
+        job = index.jobs("running")[0]
+        index.finish(job.id, JobResult(job.package, "dev-a", error="gave up"))
+    refresher.close()
+    doc = page((tmp_path / "site" / "index.html").read_text(encoding="utf-8"))
+    assert doc.xpath("string(//*[@id='n-failed']/b)") == "2" and doc.xpath("string(//*[@id='n-running']/b)") == "0"
+    assert "not running" in doc.xpath("string(//p[@class='sub'])") and refresher.error == ""
