@@ -57,6 +57,12 @@ FILTER_SCRIPT = """(function () {
 SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(FILTER_SCRIPT.encode()).digest()).decode()
 
 
+def _time_left(strings: Strings, lab: LabView) -> str:
+    if not lab.counts["queued"] and not lab.counts["running"]:
+        return strings.get("dash", "nothing_left")
+    return _duration(strings, lab.left_s)
+
+
 def _duration(strings: Strings, seconds: float | None) -> str:
     if seconds is None:
         return strings.get("dash", "no_rate")
@@ -101,7 +107,7 @@ def render_dashboard(lab: LabView, lang: str = "zh-CN", now: float | None = None
     present = sorted({k for a in lab.apps for k in a.kinds}, key=lambda k: titles.get(k, k))
     return _ENV.get_template("dashboard.html.j2").render(
         lab=lab, t=strings, tool=_tool(), charts=_charts(lab, strings, titles), titles=titles,
-        kind_titles=[(k, titles.get(k, k)) for k in present], time_left=_duration(strings, lab.left_s),
+        kind_titles=[(k, titles.get(k, k)) for k in present], time_left=_time_left(strings, lab),
         generated=_utc(lab.now if now is None else now), script=FILTER_SCRIPT, script_hash=SCRIPT_HASH,
         legend=[(k, charts.COLORS[k]) for k in ("done", "failed", "device_lost", "interrupted", "running")])
 

@@ -72,7 +72,7 @@ def busy_trace(reason: str) -> TraceBuilder:
     b.steps[0].data["app"].update(apk_sha256="ab" * 32, apk_source="installed",
                                   apk_problem="installed APK not read: cannot pull /data/app/base.apk")
     b.launch()
-    b.screen(["首页"])
+    b.screen(["首页", "https://example.com/" + "a" * 150])  # a long unbroken line must not widen the page
     b.consent()
     b.act("tap", role="refuse", scene="consent_dialog", text="不同意", reason="refuse the privacy policy")
     b.dialog("location")
