@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crawler.cli_common import console, duration, out, print_json
 
-USER_ERRORS = {"LabError", "NotALab", "ExportError", "ReportError", "UnknownLanguage"}
+USER_ERRORS = {"LabError", "NotALab", "LabExportError", "ReportError", "UnknownLanguage"}
 FARM_MODULE = "crawler.lab.farm"
 
 

@@ -30,7 +30,7 @@ COLUMNS = ("package", "app", "version", "apk_sha256", "kind", "severity", "time"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(LabError):
+class LabExportError(LabError):
     """The export cannot be written (unknown format, output inside a run): one line."""
 
 
@@ -109,7 +109,7 @@ def write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
 def export_lab(lab: Path, fmt: str, out: Path | None = None, stdout: TextIO | None = None) -> int:
     """Export the lab's findings to `out` (written atomically) or to `stdout`; returns the number of findings."""
     if fmt not in FORMATS:
-        raise ExportError(f"{str(fmt)[:40]!r}: unknown export format ({', '.join(FORMATS)})")
+        raise LabExportError(f"{str(fmt)[:40]!r}: unknown export format ({', '.join(FORMATS)})")
     lab = Path(lab)
     if not (lab / INDEX_NAME).is_file():
         LabIndex.open(lab)  # raises NotALab, one line
@@ -117,11 +117,11 @@ def export_lab(lab: Path, fmt: str, out: Path | None = None, stdout: TextIO | No
         return write_rows(finding_rows(lab), fmt, stdout or io.StringIO())
     out = Path(out)
     if out.is_dir():
-        raise ExportError(f"{out}: is a folder (give a file name)")
+        raise LabExportError(f"{out}: is a folder (give a file name)")
     if any((folder / DB_NAME).is_file() for folder in out.resolve().parents):
-        raise ExportError(f"{out}: is inside a run; a run is evidence and is never written to")
+        raise LabExportError(f"{out}: is inside a run; a run is evidence and is never written to")
     if not out.resolve().parent.is_dir():
-        raise ExportError(f"{out}: its folder does not exist")
+        raise LabExportError(f"{out}: its folder does not exist")
     fd, tmp = tempfile.mkstemp(dir=out.resolve().parent, prefix=".tmp-", suffix=f".{fmt}")
     try:
         # utf-8-sig for CSV: spreadsheet programs then read the Chinese text as UTF-8

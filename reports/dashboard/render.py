@@ -133,8 +133,8 @@ def _write_reports(lab: LabView, out_dir: Path, lang: str) -> None:
     done = RunCache(out_dir / REPORTS_CACHE)  # stamp of each run when its report was last written
     for app in lab.apps:
         run = app.run_dir
-        if run is None:
-            continue
+        if run is None or app.state not in ("done", "failed"):
+            continue  # a running crawl's run is still being written: its report comes when the job ends
         name = f"{run.name}.html"
         target = folder / name
         key = f"{lang}:{run}"

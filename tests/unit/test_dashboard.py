@@ -25,6 +25,7 @@ from tests.unit.report_runs import HOSTILE_LABEL, make_run
 
 HOSTILE_ERROR = "<img src=x onerror=alert(1)> crashed"
 HOSTILE_SERIAL = "dev-$x$-<b>"
+APK_SHA = "5e" * 32
 
 
 def make_lab(root: Path) -> Path:
@@ -34,7 +35,7 @@ def make_lab(root: Path) -> Path:
         index.add_jobs([JobSpec(p) for p in ("com.example.hostile", "com.example.clean", "com.example.broken",
                                              "com.example.lost", "com.example.later")])
         job = index.claim("dev-a")
-        run = make_run(root, label=HOSTILE_LABEL, run_id="run-bad")
+        run = make_run(root, label=HOSTILE_LABEL, run_id="run-bad", apk_sha256=APK_SHA)
         index.begin_run(job.id, run)
         index.finish(job.id, JobResult(job.package, "dev-a", run=run, end="done",
                                        kinds=["no_purpose_explained", "quit_on_refusal"]))
@@ -68,6 +69,9 @@ def test_the_dashboard_shows_the_nights_progress_ranking_devices_and_failures(tm
     assert ranked == ["com.example.hostile", "com.example.broken", "com.example.clean", "com.example.later",
                       "com.example.lost"]  # findings first (worst severity first), then by package
     assert rows[0].get("data-sev") == "high medium" and "quit_on_refusal" in rows[0].get("data-kinds")
+    # the app's name and APK SHA-256 as the run recorded them
+    assert rows[0].xpath("string(.//span[@class='app-label'])") == HOSTILE_LABEL
+    assert APK_SHA in rows[0].xpath("string(.//div[contains(@class, 'sha')]/@title)")
     # each app's report is a file beside the dashboard, with its graph exports
     links = doc.xpath("//table[@id='app-table']//a[@class='report']/@href")
     assert sorted(links) == ["runs/run-bad.html", "runs/run-clean.html"]

@@ -67,7 +67,7 @@ def test_cli_writes_to_stdout_or_a_file_and_refuses_bad_inputs(tmp_path, capsys)
 
 
 def test_an_unknown_format_is_refused():
-    from crawler.lab.export import ExportError
+    from crawler.lab.export import LabExportError
 
-    with pytest.raises(ExportError):
+    with pytest.raises(LabExportError):
         export_lab(".", "xlsx")
