@@ -30,9 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.detectors.taxonomy import load_taxonomy
+from crawler.lab.index import LabIndex
 from crawler.lab.job import JobSpec
 from crawler.lab.options import LabOptions
-from crawler.lab.queue import LabIndex
 from crawler.store import RunStore
 from reports.dashboard import write_dashboard
 from reports.dashboard.data import CACHE_NAME

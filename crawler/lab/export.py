@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from crawler.graph import safe_text
 from crawler.lab.errors import LabError
-from crawler.lab.queue import INDEX_NAME, LabIndex
+from crawler.lab.index import INDEX_NAME, LabIndex
 from crawler.store import DB_NAME, NewerSchema, NotARun, RunStore
+from crawler.text_safety import export_text
 
 FORMATS = ("csv", "jsonl")
 COLUMNS = ("package", "app", "version", "apk_sha256", "kind", "severity", "time", "offset_s", "run", "finding",
@@ -71,21 +71,21 @@ def finding_rows(lab: Path) -> Iterator[dict[str, Any]]:
         for f in findings:
             offset = f.get("offset_s") if isinstance(f.get("offset_s"), (int, float)) else 0.0
             yield {
-                "package": safe_text(app.get("package") or job.package, 200),
-                "app": safe_text(app.get("label"), 120),
-                "version": safe_text(app.get("version_name"), 60),
-                "apk_sha256": safe_text(app.get("apk_sha256") or job.apk_sha256, 64),
-                "kind": safe_text(f.get("kind"), 60),
-                "severity": safe_text(f.get("severity"), 10),
+                "package": export_text(app.get("package") or job.package, 200),
+                "app": export_text(app.get("label"), 120),
+                "version": export_text(app.get("version_name"), 60),
+                "apk_sha256": export_text(app.get("apk_sha256") or job.apk_sha256, 64),
+                "kind": export_text(f.get("kind"), 60),
+                "severity": export_text(f.get("severity"), 10),
                 "time": _utc(t0 + offset) if start is not None else "",
                 "offset_s": round(float(offset), 3),
-                "run": safe_text(run.name, 160),
-                "finding": safe_text(f.get("id"), 120),
-                "basis": [{"document": safe_text(b.get("document"), 200), "item": safe_text(b.get("item"), 200),
-                           "status": safe_text(b.get("status"), 10)}
+                "run": export_text(run.name, 160),
+                "finding": export_text(f.get("id"), 120),
+                "basis": [{"document": export_text(b.get("document"), 200), "item": export_text(b.get("item"), 200),
+                           "status": export_text(b.get("status"), 10)}
                           for b in f.get("basis") or [] if isinstance(b, dict)],
                 "job_state": job.state,
-                "summary": safe_text(f.get("summary"), 400),
+                "summary": export_text(f.get("summary"), 400),
             }
 
 

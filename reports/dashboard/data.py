@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.detectors.taxonomy import load_taxonomy
-from crawler.graph import safe_text
-from crawler.lab.queue import JobRow, LabIndex
+from crawler.lab.index import JobRow, LabIndex
 from crawler.store import DB_NAME
+from crawler.text_safety import export_text
 from reports.html.gather import gather_index_row
 from reports.html.lab_rows import lab_jobs
 from reports.html.view import IndexRow
@@ -149,29 +149,29 @@ class RunCache:
 
 
 def _attempts(index: LabIndex, jobs: dict[int, JobRow]) -> list[Attempt]:
-    return [Attempt(a["job_id"], safe_text(jobs[a["job_id"]].package if a["job_id"] in jobs else "?", 200),
-                    safe_text(a["device"], 80), float(a["started"]),
+    return [Attempt(a["job_id"], export_text(jobs[a["job_id"]].package if a["job_id"] in jobs else "?", 200),
+                    export_text(a["device"], 80), float(a["started"]),
                     float(a["finished"]) if a["finished"] is not None else None,
-                    safe_text(a["outcome"] or "", 20), safe_text(a["detail"] or "", 300))
+                    export_text(a["outcome"] or "", 20), export_text(a["detail"] or "", 300))
             for a in index.all_attempts()]
 
 
 def _app_line(job: JobRow, row: IndexRow | None, severity_of: dict[str, str]) -> AppLine:
-    kinds = sorted({safe_text(k, 60) for k in job.kinds})
+    kinds = sorted({export_text(k, 60) for k in job.kinds})
     if row is not None and not row.error and job.state != "queued":
         by_severity, findings = dict(row.by_severity), row.findings
         kinds = sorted(set(kinds) | set(row.kinds))
     else:  # no readable run: the kinds the index recorded, one finding each
         by_severity = dict(Counter(severity_of.get(k, "medium") for k in kinds))
         findings = len(kinds)
-    line = AppLine(job_id=job.id, package=safe_text(job.package, 200), state=job.state, attempts=job.attempts,
-                   error=safe_text(job.error, 300), device=safe_text(job.device, 80), kinds=kinds,
-                   by_severity=by_severity, findings=findings, end_reason=safe_text(job.end, 40))
+    line = AppLine(job_id=job.id, package=export_text(job.package, 200), state=job.state, attempts=job.attempts,
+                   error=export_text(job.error, 300), device=export_text(job.device, 80), kinds=kinds,
+                   by_severity=by_severity, findings=findings, end_reason=export_text(job.end, 40))
     if row is not None and not row.error:
         line.label, line.version, line.apk_sha256 = row.label, row.version, row.apk_sha256 or job.apk_sha256
         line.run_id, line.end_reason = row.run_id, row.end_reason or line.end_reason
     else:
-        line.apk_sha256 = safe_text(job.apk_sha256, 64)
+        line.apk_sha256 = export_text(job.apk_sha256, 64)
     return line
 
 
@@ -242,7 +242,7 @@ def gather_lab(lab_dir: Path, *, cache_path: Path | None = None, now: float | No
         by_job[a.job_id].append(a)
     failures = [(app, by_job.get(app.job_id, [])) for app in sorted(apps, key=lambda a: a.job_id)
                 if app.state == "failed"]
-    return LabView(lab=safe_text(lab_dir.name or str(lab_dir), 200), now=now, active=active, counts=counts,
+    return LabView(lab=export_text(lab_dir.name or str(lab_dir), 200), now=now, active=active, counts=counts,
                    total=sum(counts.values()), first_start=first, per_hour=per_hour, left_s=left_s, apps=apps,
                    attempts=attempts, devices=sorted(devices.values(), key=lambda d: d.serial),
                    kinds=dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),

@@ -13,7 +13,7 @@ import string
 from typing import Any
 
 from crawler.detectors.taxonomy import FindingKind
-from crawler.graph import safe_text
+from crawler.text_safety import export_text
 from reports.html.strings import Strings
 
 Segment = tuple[str, bool]  # (text, is the app's or the device's own words)
@@ -50,7 +50,7 @@ def _word(strings: Strings, value: Any) -> Segment:
     for section in ("value", "permission", "scene", "role", "action", "event"):
         if _known(section, text):
             return strings.get(section, text), False
-    return safe_text(text, VALUE_CHARS), True
+    return export_text(text, VALUE_CHARS), True
 
 
 def _known(section: str, key: str) -> bool:
@@ -67,7 +67,7 @@ def _trigger(strings: Strings, text: str) -> list[Segment]:
         words = text[len("after "):].split()
         return [(strings.get("trigger", "after"), False)] + [seg for w in words for seg in ((" ", False),
                                                                                           _word(strings, w))]
-    return [(safe_text(text, VALUE_CHARS), True)]
+    return [(export_text(text, VALUE_CHARS), True)]
 
 
 def value_segments(name: str, value: Any, strings: Strings) -> list[Segment]:
@@ -102,7 +102,7 @@ def value_segments(name: str, value: Any, strings: Strings) -> list[Segment]:
                 out.append((sep, False))
             out += value_segments(name, item, strings)
         return out
-    text = safe_text(value, VALUE_CHARS)
+    text = export_text(value, VALUE_CHARS)
     if name in APP_METRICS:
         return [(text, True)]
     if name in PERMISSION_METRICS:

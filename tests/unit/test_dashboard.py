@@ -15,9 +15,9 @@ import lxml.html
 import pytest
 
 from crawler.cli import main
+from crawler.lab.index import LabIndex
 from crawler.lab.job import JobResult, JobSpec
 from crawler.lab.options import LabOptions
-from crawler.lab.queue import LabIndex
 from crawler.store import RunStore
 from reports.dashboard import render_dashboard, write_dashboard
 from reports.dashboard.data import gather_lab
