@@ -32,7 +32,8 @@ RuntimeError, FileExistsError...), so code that catches those goes on catching i
     ├── BadOutput                   an --out the new runs cannot go in
     ├── LabError                    a lab cannot start or continue (crawler.lab.errors)
     │   ├── NotALab                 a folder that holds no lab
-    │   └── FarmError               a bad broker, a lab that is not on a farm (crawler.lab.farm)
+    │   ├── FarmError               a bad broker, a lab that is not on a farm (crawler.lab.farm)
+    │   └── LabExportError          `lab export`: an unknown format, an output it cannot write (crawler.lab.export)
     ├── ReportError                 a report cannot be written (reports.html.gather)
     ├── UnknownLanguage             (reports.html.strings)
     ├── ExportError                 a bundle cannot be written (reports.bundle)

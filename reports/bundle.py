@@ -196,7 +196,8 @@ def report_html(run_dir: Path, lang: str) -> bytes | None:
     except ImportError:
         return None
     try:
-        return render_run_report(run_dir, lang).encode("utf-8")
+        graphs = {"json": "graph.json", "graphml": "graph.graphml"}  # members of the bundle, beside report.html
+        return render_run_report(run_dir, lang, graph_files=graphs).encode("utf-8")
     except ReportError as exc:
         raise ExportError(f"report.html could not be made: {exc}") from None
 

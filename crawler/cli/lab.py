@@ -104,6 +104,9 @@ def cmd_lab_run(args) -> int:
             live = sys.stdout.isatty() and console.is_terminal and not args.quiet and not args.json
             observer = LabDisplay(index, serials, console) if live else (
                 QuietObserver() if args.quiet else PlainReporter(console))
+            dashboard = _dashboard(root, args)
+            if dashboard is not None:
+                observer = dashboard.watching(observer)
             pool = DevicePool(index, serials, adb_port=args.adb_port, observer=observer)
             try:
                 if live:
@@ -112,11 +115,17 @@ def cmd_lab_run(args) -> int:
                 else:
                     summary = pool.run()
             except KeyboardInterrupt:
+                if dashboard is not None:
+                    dashboard.close()
                 counts = index.counts()
                 console.print(f"naysayer lab: stopped; {counts['done']} done, {counts['queued']} left: continue with "
                               f"`naysayer lab run {args.apps} --devices {args.devices} --out {root} --resume`",
                               markup=False, highlight=False)
                 return 130
+            if dashboard is not None:
+                dashboard.close()
+                if not args.json and not args.quiet:
+                    console.print(f"dashboard: {dashboard.out_dir / 'index.html'}", markup=False, highlight=False)
             if args.json:
                 print_json(index.status())
             else:
@@ -126,6 +135,34 @@ def cmd_lab_run(args) -> int:
                 _say(f"{summary.counts['queued']} app(s) not crawled: no device left "
                      f"({', '.join(summary.gone) or 'none'} gone); continue later with --resume")
             return 0 if summary.counts["done"] == sum(summary.counts.values()) else 1
+
+
+def _dashboard(root: Path, args):
+    """The dashboard `lab run` keeps current (DIR/dashboard/ unless --dashboard says where; none with
+    --no-dashboard)."""
+    if args.no_dashboard:
+        return None
+    from reports.dashboard import DashboardRefresher
+
+    return DashboardRefresher(root, Path(args.dashboard) if args.dashboard else root / "dashboard",
+                              args.lang).start()
+
+
+def cmd_lab_dashboard(args) -> int:
+    from reports.dashboard import write_dashboard
+
+    page = write_dashboard(Path(args.dir), Path(args.output), args.lang, reports=not args.no_reports)
+    console.print(f"dashboard: {page}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_lab_export(args) -> int:
+    from crawler.lab.export import export_lab
+
+    n = export_lab(Path(args.dir), args.format, Path(args.output) if args.output else None, stdout=sys.stdout)
+    if args.output:
+        console.print(f"{n} finding(s) written to {args.output}", markup=False, highlight=False)
+    return 0
 
 
 def cmd_lab_status(args) -> int:
@@ -190,7 +227,24 @@ def add_commands(sub) -> None:
     add_crawl_options(p, LAB_FLAGS, strategies=LAB_STRATEGIES)
     p.add_argument("--quiet", action="store_true", help="no live display, no per-app lines")
     p.add_argument("--json", action="store_true", help="print the final status as JSON (as `lab status --json`)")
+    p.add_argument("--dashboard", metavar="DIR", help="where the live dashboard is written (default DIR/dashboard)")
+    p.add_argument("--no-dashboard", action="store_true", help="write no dashboard")
+    p.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"], help="dashboard language (default zh-CN)")
     p.set_defaults(fn=cmd_lab_run)
+
+    p = lab_sub.add_parser("dashboard", help="the lab night on one page: progress, findings, devices, failures")
+    p.add_argument("dir", metavar="LAB", help="the lab folder (--out of `lab run` or `lab submit`)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="folder for index.html and each app's report (runs/)")
+    p.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"], help="default zh-CN")
+    p.add_argument("--no-reports", action="store_true", help="the dashboard only, without the run reports")
+    p.set_defaults(fn=cmd_lab_dashboard)
+
+    p = lab_sub.add_parser("export", help="one row per finding (app, version, kind, severity, time, run, basis)")
+    p.add_argument("dir", metavar="LAB", help="the lab folder")
+    p.add_argument("--format", required=True, choices=["csv", "jsonl"])
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.set_defaults(fn=cmd_lab_export)
 
     p = lab_sub.add_parser("status", help="a lab's jobs, counts and findings so far (also while it runs)")
     p.add_argument("dir", metavar="DIR", help="the lab folder (--out of `lab run`)")

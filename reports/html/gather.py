@@ -31,6 +31,7 @@ from crawler.trace import (
 )
 from reports.graph_svg import GraphPicture, Highlight, Thumb
 from reports.html.images import THUMB_WIDTH, ImageCache
+from reports.html.localize import end_detail, summary_segments, value_segments
 from reports.html.strings import Strings
 from reports.html.view import (
     AppView,
@@ -89,7 +90,8 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
     app = _dict(start.get("app"))
     view = AppView(package=_text(app.get("package"), 200), label=_text(app.get("label"), 120),
                    version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
-                   apk_sha256=_text(app.get("apk_sha256"), 64))
+                   apk_sha256=_text(app.get("apk_sha256"), 64), apk_source=_text(app.get("apk_source"), 20),
+                   apk_problem=_text(app.get("apk_problem"), 300))
     if apk is None:
         view.signers = _recorded_signers(app.get("signers"))
         if not view.signers:
@@ -201,18 +203,20 @@ def _mark(bounds: Any, shot: Shot) -> Mark | None:
     return Mark(left, top, round(right - left, 2), round(bottom - top, 2))
 
 
-def _permissions_detail(step: Permissions) -> str:
+def _permissions_detail(step: Permissions, strings: Strings) -> str:
+    """Each permission's state in the page's language (the permission's own name is Android's, shown as is)."""
     perms = step.permissions
+    sep = strings.get("value", "list_sep")
     parts = []
     for name, state in list(perms.items())[:6]:
         state = _dict(state)
-        flags = [f for f in state.get("flags") or [] if f in ("USER_SET", "USER_FIXED")]
-        parts.append(f"{str(name).rsplit('.', 1)[-1]}: {'granted' if state.get('granted') else 'denied'}"
-                     + (f" ({', '.join(flags)})" if flags else ""))
-    return _text("; ".join(parts) + (f"; +{len(perms) - 6}" if len(perms) > 6 else ""), DETAIL_CHARS)
+        flags = [strings.get("value", f) for f in state.get("flags") or [] if f in ("USER_SET", "USER_FIXED")]
+        parts.append(f"{str(name).rsplit('.', 1)[-1]}: {strings.get('value', 'granted' if state.get('granted') else 'denied')}"
+                     + (f" ({sep.join(flags)})" if flags else ""))
+    return _text(sep.join(parts) + (f"{sep}+{len(perms) - 6}" if len(perms) > 6 else ""), DETAIL_CHARS)
 
 
-def _entry(step: Step, t0: float, key_step: int) -> TimelineEntry:
+def _entry(step: Step, t0: float, key_step: int, strings: Strings) -> TimelineEntry:
     entry = TimelineEntry(seq=step.seq, offset_s=round(step.t - t0, 1), kind=step.kind, key=step.seq == key_step)
     if step.kind == StepKind.OBSERVATION:
         obs = Obs.of(step)
@@ -225,25 +229,29 @@ def _entry(step: Step, t0: float, key_step: int) -> TimelineEntry:
         entry.type, entry.role = _text(act.type, 40), _text(act.role, 40)
         entry.permission = _text(act.permission, 40)
         entry.texts = [_text(act.target.get("text"))] if act.target.get("text") else []
-        entry.detail = _text(act.reason, DETAIL_CHARS)
+        entry.detail = _text(act.reason, DETAIL_CHARS) if strings.lang == "en" else ""  # our words, English only
         entry.user_like = act.user_like
     elif step.kind == StepKind.EVENT:
         event = Event.of(step)
         entry.type, entry.package = _text(event.type, 40), _text(event.package, 120)
-        entry.detail = _text(" ".join(x for x in (event.reason, event.component) if x), DETAIL_CHARS)
+        entry.device_text = _text(" ".join(x for x in (event.reason, event.component) if x), DETAIL_CHARS)
     elif step.kind == StepKind.RECOVERY:
         recovery = Recovery.of(step)
-        entry.type, entry.detail = _text(recovery.type, 40), _text(recovery.detail, DETAIL_CHARS)
+        entry.type = _text(recovery.type, 40)
+        entry.detail = _text(recovery.detail, DETAIL_CHARS) if strings.lang == "en" else ""
     elif step.kind == StepKind.PERMISSIONS:
-        entry.detail = _permissions_detail(Permissions.of(step))
+        entry.device_text = _permissions_detail(Permissions.of(step), strings)
     elif step.kind == StepKind.RUN_END:
         end = RunEnd.of(step)
-        entry.type, entry.detail = _text(end.reason, 40), _text(end.detail, DETAIL_CHARS)
+        entry.type = _text(end.reason, 40)
+        entry.detail, raw = end_detail(entry.type, _text(end.detail, DETAIL_CHARS), strings)
+        if raw:
+            entry.detail, entry.raw_detail = "", entry.detail
     return entry
 
 
 def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0: float, key_step: int,
-              images: ImageCache) -> list[TimelineEntry]:
+              images: ImageCache, strings: Strings) -> list[TimelineEntry]:
     entries: dict[int, TimelineEntry] = {}
     shots_left = MAX_SHOTS
 
@@ -258,7 +266,7 @@ def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0:
         step = by_seq.get(seq)
         if step is None:
             continue
-        entry = entries[seq] = _entry(step, t0, key_step)
+        entry = entries[seq] = _entry(step, t0, key_step, strings)
         if step.kind == StepKind.OBSERVATION:
             entry.shot = take_shot(step)
         elif step.kind == StepKind.ACTION and (act := Act.of(step)).type in MARKED_ACTIONS:
@@ -277,7 +285,7 @@ def _timeline(seqs: list[int], by_seq: dict[int, Step], obs_seqs: list[int], t0:
 
 
 def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs_seqs: list[int], t0: float,
-             images: ImageCache) -> FindingView:
+             images: ImageCache, package: str = "") -> FindingView:
     kind = _text(raw.get("kind"), 60)
     spec = load_taxonomy().kinds.get(kind)
     lang = strings.lang
@@ -288,18 +296,27 @@ def _finding(raw: dict[str, Any], strings: Strings, by_seq: dict[int, Step], obs
     basis = [Basis(_text(b.get("document"), 200), _text(b.get("item"), 200), _text(b.get("quote"), 600),
                    _text(b.get("status"), 10), _text(b.get("note"), 300))
              for b in (raw.get("basis") or []) if isinstance(b, dict)]
-    thresholds = [ThresholdView(t.name, t.default, t.unit, t.source) for t in (spec.thresholds if spec else ())]
+    thresholds = [ThresholdView(t.name, t.default, t.unit, t.source, strings.get("threshold", t.name),
+                                strings.get("unit", t.unit), strings.get("threshold_source", t.source))
+                  for t in (spec.thresholds if spec else ())]
+    metrics = _dict(raw.get("metrics"))
     confidence = raw.get("confidence")
     offset = raw.get("offset_s")
     return FindingView(
         id=_text(raw.get("id"), 120), kind=kind, title=_text(title, 200),
         statement=_text(spec.statement.get(lang, "") if spec else "", 600),
         severity=_text(raw.get("severity") or (spec.severity if spec else "medium"), 10),
-        summary=_text(summary, 400), confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
+        summary=_text(summary, 400),
+        summary_parts=[(_text(text, 400), app) for text, app in
+                       summary_segments(spec, metrics, package, strings, _text(summary, 400))],
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else 0.0,
         offset_s=float(offset) if isinstance(offset, (int, float)) else 0.0, key_step=key_step,
-        metrics=[(_text(k, 60), _metric_text(v)) for k, v in list(_dict(raw.get("metrics")).items())[:20]],
+        metrics=[(_text(k, 60), _metric_text(v)) for k, v in list(metrics.items())[:20]],
+        metric_parts=[(strings.get("finding_metric", _text(k, 60)),
+                       [(_text(text, METRIC_CHARS), app) for text, app in value_segments(str(k), v, strings)])
+                      for k, v in list(metrics.items())[:20]],
         basis=basis, thresholds=thresholds,
-        timeline=_timeline(steps[:MAX_TIMELINE], by_seq, obs_seqs, t0, key_step, images),
+        timeline=_timeline(steps[:MAX_TIMELINE], by_seq, obs_seqs, t0, key_step, images, strings),
         steps_omitted=max(0, len(steps) - MAX_TIMELINE))
 
 
@@ -330,7 +347,8 @@ def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunV
         graph = build_graph(trace)
         highlights = [_highlight(f, by_seq) for f in raw_findings]
         picture = _picture(graph, highlights, images, strings)
-        findings = [_finding(f, strings, by_seq, obs_seqs, first, images) for f in raw_findings]
+        findings = [_finding(f, strings, by_seq, obs_seqs, first, images, _text(trace.package, 200))
+                    for f in raw_findings]
         for i, (view, highlight) in enumerate(zip(findings, highlights, strict=True)):
             if picture.shown:
                 view.graph_svg = picture.svg(highlight, svg_id=f"graph-f{i}")
@@ -342,9 +360,12 @@ def gather_run(run_dir: Path, strings: Strings, apk: Path | None = None) -> RunV
             started=_utc(first), ended=_utc(last), duration_s=round(last - first, 1), created=_utc(meta.get("created")),
             end_reason=_text(end.reason if end else "", 40),
             end_detail=_text(end.detail if end else "", DETAIL_CHARS),
+            end_detail_shown=end_detail(_text(end.reason if end else "", 40),
+                                        _text(end.detail if end else "", DETAIL_CHARS), strings),
             chain=chain, findings=findings, metrics=_metrics(trace, graph),
             graph_svg=picture.svg(None, svg_id="graph-run") if picture.shown else "",
-            graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown)
+            graph_defs=picture.defs() if picture.shown else "", graph_states=picture.total, graph_shown=picture.shown,
+            graph=graph)
 
 
 def _picture(graph, highlights: list[Highlight], images: ImageCache, strings: Strings) -> GraphPicture:
@@ -396,6 +417,9 @@ def gather_index_row(run_dir: Path, href: str = "") -> IndexRow:
     app, device = _dict(start.get("app")), _dict(start.get("device"))
     row.package, row.label = _text(app.get("package"), 200), _text(app.get("label"), 120)
     row.version = _text(app.get("version_name"), 60)
+    row.apk_sha256 = _text(app.get("apk_sha256"), 64)
+    row.serial = _text(device.get("serial"), 80)
+    row.started_t = float(first)
     row.device = _text(" ".join(str(device.get(k) or "") for k in ("model", "rom", "android")), 120)
     row.started, row.duration_s = _utc(first), round(last - first, 1)
     row.end_reason = _text(end.reason if end else "", 40)
