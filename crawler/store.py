@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 from crawler.chain import GENESIS, Break, ChainWalker, step_hash
+from crawler.errors import UserError
 from crawler.trace import SCHEMA_VERSION, STEP_KINDS, Step, Trace
 from crawler.version import TOOL, VERSION
 
@@ -96,19 +97,19 @@ CREATE TABLE IF NOT EXISTS findings (id TEXT PRIMARY KEY, kind TEXT NOT NULL, da
 """
 
 
-class NotARun(Exception):
+class NotARun(UserError):
     """The path is not a naysayer run (no trace.sqlite, or not one of ours)."""
 
 
-class NewerSchema(Exception):
+class NewerSchema(UserError):
     """The run was written by a newer naysayer."""
 
 
-class RunExists(FileExistsError):
+class RunExists(UserError, FileExistsError):
     """`create` was asked for a run directory that already exists."""
 
 
-class BadRunId(ValueError):
+class BadRunId(UserError, ValueError):
     """A run id with characters that are not safe in a path."""
 
 
@@ -116,19 +117,19 @@ class UnknownStepKind(ValueError):
     pass
 
 
-class MissingBlob(FileNotFoundError):
+class MissingBlob(UserError, FileNotFoundError):
     pass
 
 
-class BadBlob(ValueError):
+class BadBlob(UserError, ValueError):
     """A blob whose content does not match its name (tampered or truncated)."""
 
 
-class DamagedRun(Exception):
+class DamagedRun(UserError):
     """The run's database cannot be read where it was asked to be (truncated, not UTF-8, a row of the wrong type)."""
 
 
-class BrokenChain(Exception):
+class BrokenChain(UserError):
     def __init__(self, path: Path, seq: int, reason: str):
         super().__init__(f"{path}: hash chain broken at step {seq}: {reason}")
         self.path, self.seq, self.reason = path, seq, reason

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, FindingsStatus, RunStore, canonical, open_blob
-from crawler.trace import Step
+from crawler.trace import ChainedStep, StepKind, Trace
 from crawler.version import TOOL
 from reports import signing
 from reports.bundle_zip import CanonicalZip, TooLarge
@@ -53,18 +54,8 @@ REPORT = "report.html"
 BLOB_FOLDERS = {"png": "screenshots", "xml": "hierarchies"}  # trace data field -> folder in the bundle
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The run cannot be exported as asked (no findings, unknown finding, broken chain, missing blob, bad -o)."""
-
-
-@dataclass(frozen=True)
-class TraceLine:
-    seq: int
-    t: float
-    kind: str
-    data: dict[str, Any]
-    text: bytes  # the trace.jsonl line, newline included
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +74,7 @@ Content = bytes | BlobFile
 class ChainWalk:
     """Every step of the run with its recomputed link hash: proof the exported lines are the chain's steps."""
 
-    lines: list[TraceLine] = field(default_factory=list)
+    lines: list[ChainedStep] = field(default_factory=list)
     head_seq: int = 0
     head: str = GENESIS
 
@@ -108,9 +99,10 @@ class ExportResult:
 
 
 # -- what goes in -------------------------------------------------------------------------------------------------
-def trace_line(seq: int, t: float, kind: str, data: dict[str, Any], prev_hash: str, digest: str) -> bytes:
-    return (canonical({"seq": seq, "t": t, "kind": kind, "data": data, "prev_hash": prev_hash, "hash": digest})
-            + "\n").encode("utf-8")
+def trace_line(step: ChainedStep) -> bytes:
+    """The step's trace.jsonl line, newline included: the canonical JSON of its fields and its link."""
+    return (canonical({"seq": step.seq, "t": step.t, "kind": step.kind, "data": step.data,
+                       "prev_hash": step.prev_hash, "hash": step.hash}) + "\n").encode("utf-8")
 
 
 def walk_chain(store: RunStore) -> ChainWalk:
@@ -126,8 +118,7 @@ def walk_chain(store: RunStore) -> ChainWalk:
             if canonical(step.data) != text:
                 raise ExportError(f"{store.path}: step {step.seq} is not stored as canonical JSON (not written by "
                                   "naysayer); not exported")
-            walk.lines.append(TraceLine(step.seq, step.t, step.kind, step.data,
-                                        trace_line(step.seq, step.t, step.kind, step.data, prev, digest), digest))
+            walk.lines.append(ChainedStep(step.seq, step.t, step.kind, step.data, prev, digest))
             walk.head_seq, walk.head = step.seq, digest
     except DamagedRun:
         raise _broken(store) from None
@@ -156,16 +147,16 @@ def slice_seqs(walk: ChainWalk, finding: dict[str, Any]) -> set[int]:
     keep = {1} if walk.head_seq else set()
     if cited:
         low, high = cited[0], cited[-1]
-        before = [line.seq for line in walk.lines[: low - 1] if line.kind == "observation"]
+        before = [line.seq for line in walk.lines[: low - 1] if line.kind == StepKind.OBSERVATION]
         if before:
             low = before[-1]
         keep.update(range(low, high + 1))
-    if walk.lines and walk.lines[-1].kind == "run_end":
+    if walk.lines and walk.lines[-1].kind == StepKind.RUN_END:
         keep.add(walk.head_seq)
     return keep
 
 
-def blob_members(lines: Iterable[TraceLine], findings: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+def blob_members(lines: Iterable[ChainedStep], findings: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     """sha -> (data field, first seq naming it) for every blob the included steps and findings name."""
     named: dict[str, tuple[str, str]] = {}
     for line in lines:
@@ -186,16 +177,15 @@ def blob_member_name(field_name: str, sha: str, data: bytes) -> str:
 
 
 def run_metadata(store: RunStore, walk: ChainWalk) -> dict[str, Any]:
-    start = next((line.data for line in walk.lines if line.kind == "run_start"), {})
-    end = next((line.data for line in reversed(walk.lines) if line.kind == "run_end"), None)
+    start = next((line.data for line in walk.lines if line.kind == StepKind.RUN_START), {})
+    end = next((line.data for line in reversed(walk.lines) if line.kind == StepKind.RUN_END), None)
     return {"run_id": store.path.name, "meta": store.meta(), "run_start": start, "run_end": end}
 
 
 def graph_members(walk: ChainWalk) -> dict[str, bytes]:
     from crawler.graph import build_graph, to_graphml, to_json
-    from crawler.trace import Trace
 
-    graph = build_graph(Trace([Step(line.seq, line.t, line.kind, line.data) for line in walk.lines]))
+    graph = build_graph(Trace(list(walk.lines)))
     return {GRAPHML: to_graphml(graph).encode("utf-8"), GRAPH_JSON: to_json(graph).encode("utf-8")}
 
 
@@ -206,7 +196,8 @@ def report_html(run_dir: Path, lang: str) -> bytes | None:
     except ImportError:
         return None
     try:
-        return render_run_report(run_dir, lang).encode("utf-8")
+        graphs = {"json": "graph.json", "graphml": "graph.graphml"}  # members of the bundle, beside report.html
+        return render_run_report(run_dir, lang, graph_files=graphs).encode("utf-8")
     except ReportError as exc:
         raise ExportError(f"report.html could not be made: {exc}") from None
 
@@ -307,7 +298,7 @@ def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None,
             lines, whole = [line for line in walk.lines if line.seq in keep], False
         members: dict[str, Content] = {
             FINDINGS: pretty_json(findings),
-            TRACE: b"".join(line.text for line in lines),
+            TRACE: b"".join(trace_line(line) for line in lines),
             RUN_META: pretty_json(run_metadata(store, walk)),
             **graph_members(walk),
         }
@@ -361,10 +352,10 @@ def _read_blob(blob: BlobFile) -> bytes:
     return data
 
 
-def build_manifest(run_id: str, walk: ChainWalk, findings: list[dict[str, Any]], lines: list[TraceLine],
+def build_manifest(run_id: str, walk: ChainWalk, findings: list[dict[str, Any]], lines: list[ChainedStep],
                    whole: bool, members: dict[str, Content], key: Any,
                    record: dict[str, Any] | None = None) -> dict[str, Any]:
-    start = next((line.data for line in walk.lines if line.kind == "run_start"), {})
+    start = next((line.data for line in walk.lines if line.kind == StepKind.RUN_START), {})
     app = start.get("app", {}) if isinstance(start.get("app"), dict) else {}
     device = start.get("device", {}) if isinstance(start.get("device"), dict) else {}
     signer = None

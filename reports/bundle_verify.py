@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.chain import GENESIS, ChainWalker
+from crawler.errors import UserError
 from crawler.store import BLOB_FIELDS, canonical, findings_hash
+from crawler.trace import ChainedStep
 from reports import signing
 from reports.bundle import (
     BLOB_FOLDERS,
@@ -52,7 +54,7 @@ READ_CHUNK = 1 << 20
 MB = 1 << 20
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """The bundle cannot be checked at all (no such file, not a zip): bad input, not a failed verification."""
 
 
@@ -306,26 +308,15 @@ def check_signature(manifest: dict[str, Any], manifest_bytes: bytes, signature: 
 
 
 # -- the trace ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BundleStep:
-    seq: int
-    t: float
-    kind: str
-    data: dict[str, Any]
-    prev_hash: str
-    hash: str
-    canonical: bool = True  # the line is exactly the canonical JSON of its fields
-
-
-def parse_trace(data: bytes, report: BundleReport) -> list[BundleStep] | None:
-    steps: list[BundleStep] = []
+def parse_trace(data: bytes, report: BundleReport) -> list[ChainedStep] | None:
+    steps: list[ChainedStep] = []
     if data and not data.endswith(b"\n"):
         report.fail(f"{TRACE}: does not end with a newline (cut, or not as export writes it)")
         return None
     for number, line in enumerate(data.splitlines(), 1):
         try:
             row = json.loads(line.decode("utf-8"))
-            step = BundleStep(row["seq"], row["t"], row["kind"], row["data"], row["prev_hash"], row["hash"])
+            step = ChainedStep(row["seq"], row["t"], row["kind"], row["data"], row["prev_hash"], row["hash"])
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
             report.fail(f"{TRACE}: line {number} is not a trace step")
             return None
@@ -345,7 +336,7 @@ def _canonical_line(row: dict[str, Any]) -> bytes:
         return b""
 
 
-def _data_text(step: BundleStep) -> Any:
+def _data_text(step: ChainedStep) -> Any:
     """The text a step's link hashes; None (a wrong type: the walker says so) for data JSON cannot write."""
     try:  # hostile data: nesting too deep for json, NaN, a number too large for a float
         return canonical(step.data)
@@ -353,7 +344,7 @@ def _data_text(step: BundleStep) -> Any:
         return None
 
 
-def walk_steps(steps: list[BundleStep], walker: ChainWalker, report: BundleReport) -> bool:
+def walk_steps(steps: list[ChainedStep], walker: ChainWalker, report: BundleReport) -> bool:
     for step in steps:
         bad = walker.step(step.seq, step.t, step.kind, _data_text(step), step.prev_hash, step.hash)
         if bad:
@@ -365,7 +356,7 @@ def walk_steps(steps: list[BundleStep], walker: ChainWalker, report: BundleRepor
     return True
 
 
-def check_whole_chain(steps: list[BundleStep], head_seq: int, head: str, report: BundleReport) -> None:
+def check_whole_chain(steps: list[ChainedStep], head_seq: int, head: str, report: BundleReport) -> None:
     walker = ChainWalker()
     if walk_steps(steps, walker, report) and walker.end(head_seq, head):
         report.fail(f"{TRACE}: the chain ends at step {walker.last} ({short_hash(walker.prev)}) but the manifest's "
@@ -391,11 +382,11 @@ def parse_links(data: bytes, head_seq: int, head: str, report: BundleReport) -> 
     return links
 
 
-def check_slice_chain(steps: list[BundleStep], links: list[str], report: BundleReport) -> None:
+def check_slice_chain(steps: list[ChainedStep], links: list[str], report: BundleReport) -> None:
     walk_steps(steps, ChainWalker(links, CHAIN), report)
 
 
-def check_evidence_present(steps: list[BundleStep], read: dict[str, ReadMember], refused: set[str],
+def check_evidence_present(steps: list[ChainedStep], read: dict[str, ReadMember], refused: set[str],
                            report: BundleReport) -> None:
     """Every screenshot and hierarchy a step names is in the bundle."""
     shas = {m.group(2) for name in [*read, *refused] if (m := BLOB_NAME.match(name))}
@@ -407,7 +398,7 @@ def check_evidence_present(steps: list[BundleStep], read: dict[str, ReadMember],
                 report.fail(f"{TRACE}: step {step.seq} names {what} {short_hash(sha)}, which is not in the bundle")
 
 
-def check_findings(data: bytes, steps: list[BundleStep] | None, manifest: dict[str, Any],
+def check_findings(data: bytes, steps: list[ChainedStep] | None, manifest: dict[str, Any],
                    report: BundleReport) -> None:
     try:
         findings = json.loads(data.decode("utf-8"))
@@ -545,7 +536,7 @@ def _check_contents(read: dict[str, ReadMember], refused: set[str], pub: Any,
 
 
 def _check_trace(read: dict[str, ReadMember], refused: set[str], manifest: dict[str, Any],
-                 report: BundleReport) -> list[BundleStep] | None:
+                 report: BundleReport) -> list[ChainedStep] | None:
     chain = manifest["chain"]
     trace = read.get(TRACE)
     if trace is None or trace.data is None:

@@ -19,12 +19,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from crawler.errors import UserError
+
 ALGORITHM = "Ed25519"
 KEY_FILE_LIMIT = 64 * 1024  # a PEM key is a few hundred bytes; anything far larger is not a key
 SHOWN_FINGERPRINT = 16  # hex digits of a fingerprint shown in messages
 
 
-class KeyFileError(Exception):
+class KeyFileError(UserError):
     """A key file that is missing, unreadable, of the wrong kind, or already exists (keygen)."""
 
 

@@ -60,7 +60,7 @@ def _workspace() -> Path:
 
 
 def _record(root: Path, run_id: str) -> Path:
-    from crawler.detectors.cli_support import analyze_run
+    from crawler.analyze import analyze_run
     from crawler.store import RunStore
     from tests.unit.trace_builder import TraceBuilder
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.detectors.cli_support import analyze_run
+from crawler.analyze import analyze_run
 from crawler.store import RunStore
 from reports import signing
 from reports.bundle import ExportError, export_bundle

@@ -336,6 +336,13 @@ class LabIndex:
         keys = ("n", "device", "owner", "run", "started", "finished", "outcome", "detail")
         return [dict(zip(keys, r)) for r in rows]
 
+    def all_attempts(self) -> list[dict[str, Any]]:
+        """Every attempt of every job, in the order they started (the dashboard's device timeline)."""
+        rows = self._read("SELECT job_id, n, device, owner, run, started, finished, outcome, detail FROM attempts "
+                          "ORDER BY started, job_id, n")
+        keys = ("job_id", "n", "device", "owner", "run", "started", "finished", "outcome", "detail")
+        return [dict(zip(keys, r)) for r in rows]
+
     def counts(self) -> dict[str, int]:
         found = dict(self._read("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
         return {state: found.get(state, 0) for state in STATES}

@@ -1,7 +1,9 @@
-"""`naysayer lab run` and `naysayer lab status`: many apps on many devices, overnight, resumable (docs/lab.md).
+"""`naysayer lab ...`: many apps on many devices, overnight, resumable (docs/lab.md).
 
-`lab submit` / `lab worker` (Celery scale-out over the same LabIndex) plug in from crawler/lab/farm.py when it
-exists: its add_commands(lab_subparsers) is called here, and its USER_ERRORS join ours.
+    lab run       crawl a list of apps on a set of devices from this process (crawler.lab.pool)
+    lab status    a lab's jobs, counts and findings so far
+    lab submit    put a lab's jobs on a Celery queue (Redis), for `lab worker`s (crawler.lab.farm)
+    lab worker    crawl queued jobs on one device
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from crawler.cli_common import console, duration, out, print_json
+from crawler.cli.options import LAB_FLAGS, add_crawl_options, crawl_options_from_args, duration
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
-USER_ERRORS = {"LabError", "NotALab"}
-FARM_MODULE = "crawler.lab.farm"
+LAB_STRATEGIES = ("deny", "bfs", "random")  # replay needs a recorded run per app
 
 
 def _say(line: str) -> None:
     """A one-line notice about one input (a bad entry, a skipped device): the lab goes on."""
-    console.print(f"naysayer lab: {line}", markup=False, highlight=False)
+    _notice(f"naysayer lab: {line}")
+
+
+def _notice(line: str) -> None:
+    console.print(line, markup=False, highlight=False)
 
 
 def resolve_devices(text: str, adb_port: int | None) -> list[str]:
@@ -53,34 +60,21 @@ def resolve_devices(text: str, adb_port: int | None) -> list[str]:
     return serials
 
 
-def add_crawl_options(p) -> None:
-    """How each app is crawled: stored with the lab, so a resume and every worker crawl the same way."""
-    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
-    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
-    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
-
-
 def options_from_args(args):
+    """How each app is crawled: stored with the lab, so a resume and every worker crawl the same way."""
     from crawler.lab import LabOptions
 
-    settings = LabOptions(strategy=args.strategy, budget=args.budget, steps=args.steps, idle=args.idle,
-                          seed=args.seed, ocr=not args.no_ocr, set=list(args.set or []))
-    settings.thresholds()  # a bad --set fails now, not in every job
-    return settings
+    return crawl_options_from_args(args, LabOptions)
 
 
 def cmd_lab_run(args) -> int:
     from crawler.lab import LabError, NotALab
     from crawler.lab.apps import read_apps
     from crawler.lab.display import LabDisplay, PlainReporter, jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.job import result_from_run
     from crawler.lab.lock import LabLock
     from crawler.lab.pool import DevicePool, QuietObserver
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.out)
     if args.resume and not LabIndex.exists(root):
@@ -110,6 +104,9 @@ def cmd_lab_run(args) -> int:
             live = sys.stdout.isatty() and console.is_terminal and not args.quiet and not args.json
             observer = LabDisplay(index, serials, console) if live else (
                 QuietObserver() if args.quiet else PlainReporter(console))
+            dashboard = _dashboard(root, args)
+            if dashboard is not None:
+                observer = dashboard.watching(observer)
             pool = DevicePool(index, serials, adb_port=args.adb_port, observer=observer)
             try:
                 if live:
@@ -118,11 +115,17 @@ def cmd_lab_run(args) -> int:
                 else:
                     summary = pool.run()
             except KeyboardInterrupt:
+                if dashboard is not None:
+                    dashboard.close()
                 counts = index.counts()
                 console.print(f"naysayer lab: stopped; {counts['done']} done, {counts['queued']} left: continue with "
                               f"`naysayer lab run {args.apps} --devices {args.devices} --out {root} --resume`",
                               markup=False, highlight=False)
                 return 130
+            if dashboard is not None:
+                dashboard.close()
+                if not args.json and not args.quiet:
+                    console.print(f"dashboard: {dashboard.out_dir / 'index.html'}", markup=False, highlight=False)
             if args.json:
                 print_json(index.status())
             else:
@@ -134,10 +137,38 @@ def cmd_lab_run(args) -> int:
             return 0 if summary.counts["done"] == sum(summary.counts.values()) else 1
 
 
+def _dashboard(root: Path, args):
+    """The dashboard `lab run` keeps current (DIR/dashboard/ unless --dashboard says where; none with
+    --no-dashboard)."""
+    if args.no_dashboard:
+        return None
+    from reports.dashboard import DashboardRefresher
+
+    return DashboardRefresher(root, Path(args.dashboard) if args.dashboard else root / "dashboard",
+                              args.lang).start()
+
+
+def cmd_lab_dashboard(args) -> int:
+    from reports.dashboard import write_dashboard
+
+    page = write_dashboard(Path(args.dir), Path(args.output), args.lang, reports=not args.no_reports)
+    console.print(f"dashboard: {page}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_lab_export(args) -> int:
+    from crawler.lab.export import export_lab
+
+    n = export_lab(Path(args.dir), args.format, Path(args.output) if args.output else None, stdout=sys.stdout)
+    if args.output:
+        console.print(f"{n} finding(s) written to {args.output}", markup=False, highlight=False)
+    return 0
+
+
 def cmd_lab_status(args) -> int:
     from crawler.lab.display import jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.lock import lab_is_running
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.dir)
     with LabIndex.open(root) as index:
@@ -155,17 +186,30 @@ def cmd_lab_status(args) -> int:
     return 0
 
 
-def _add_farm_commands(lab) -> None:
-    import importlib
+def cmd_lab_submit(args) -> int:
+    from crawler.lab.farm import resend, shown_broker, submit
 
-    try:
-        farm = importlib.import_module(FARM_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != FARM_MODULE:
-            raise
-        return
-    farm.add_commands(lab)
-    USER_ERRORS.update(getattr(farm, "USER_ERRORS", ()))
+    if args.resend:
+        if args.apps:
+            raise UsageError("lab submit --resend sends the jobs already in --out DIR: give no APPS")
+        done = resend(args.broker, Path(args.out))
+        _notice(f"lab {done.lab}: {len(done.sent)} queued job(s) sent again to {shown_broker(args.broker)}")
+        return 0
+    if not args.apps:
+        raise UsageError("lab submit needs APPS (or --resend to send a lab's queued jobs again)")
+    done = submit(Path(args.apps), args.broker, Path(args.out), options_from_args(args),
+                  visibility_timeout=args.visibility_timeout, lease=args.lease)
+    for line in done.warnings + done.failed:
+        _say(line)
+    _notice(f"lab {done.lab}: {len(done.sent)} app(s) queued on {shown_broker(args.broker)}; start one worker per "
+            f"device: naysayer lab worker --device SERIAL --broker {shown_broker(args.broker)} --out {done.lab}")
+    return 0
+
+
+def cmd_lab_worker(args) -> int:
+    from crawler.lab.farm import console_say, run_worker
+
+    return run_worker(args.device, args.broker, Path(args.out), adb_port=args.adb_port, say=console_say)
 
 
 def add_commands(sub) -> None:
@@ -180,14 +224,54 @@ def add_commands(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the lab folder: lab.sqlite and one run per app")
     p.add_argument("--resume", action="store_true",
                    help="continue the lab in DIR after a crash or Ctrl-C (its crawl options are kept)")
-    add_crawl_options(p)
+    add_crawl_options(p, LAB_FLAGS, strategies=LAB_STRATEGIES)
     p.add_argument("--quiet", action="store_true", help="no live display, no per-app lines")
     p.add_argument("--json", action="store_true", help="print the final status as JSON (as `lab status --json`)")
+    p.add_argument("--dashboard", metavar="DIR", help="where the live dashboard is written (default DIR/dashboard)")
+    p.add_argument("--no-dashboard", action="store_true", help="write no dashboard")
+    p.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"], help="dashboard language (default zh-CN)")
     p.set_defaults(fn=cmd_lab_run)
+
+    p = lab_sub.add_parser("dashboard", help="the lab night on one page: progress, findings, devices, failures")
+    p.add_argument("dir", metavar="LAB", help="the lab folder (--out of `lab run` or `lab submit`)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="folder for index.html and each app's report (runs/)")
+    p.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"], help="default zh-CN")
+    p.add_argument("--no-reports", action="store_true", help="the dashboard only, without the run reports")
+    p.set_defaults(fn=cmd_lab_dashboard)
+
+    p = lab_sub.add_parser("export", help="one row per finding (app, version, kind, severity, time, run, basis)")
+    p.add_argument("dir", metavar="LAB", help="the lab folder")
+    p.add_argument("--format", required=True, choices=["csv", "jsonl"])
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.set_defaults(fn=cmd_lab_export)
 
     p = lab_sub.add_parser("status", help="a lab's jobs, counts and findings so far (also while it runs)")
     p.add_argument("dir", metavar="DIR", help="the lab folder (--out of `lab run`)")
     p.add_argument("--json", action="store_true",
                    help='print {"jobs": [{package, state, device, run, attempts, error, ...}], "counts", "findings"}')
     p.set_defaults(fn=cmd_lab_status)
-    _add_farm_commands(lab_sub)
+
+    p = lab_sub.add_parser("submit", help="put a lab's jobs on a Celery queue (Redis) for `lab worker`s to crawl; "
+                                          "needs the farm extra")
+    p.add_argument("apps", metavar="APPS", nargs="?",
+                   help="a file of package names and/or APK paths (one a line, # comments), or a folder of *.apk")
+    p.add_argument("--broker", required=True, metavar="URL", help="the Redis broker, redis://HOST:PORT/DB")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the lab folder (shared by every worker): lab.sqlite and one run per app")
+    p.add_argument("--resend", action="store_true",
+                   help="send every job still queued in DIR again (after a broker lost mid-submit)")
+    p.add_argument("--visibility-timeout", type=duration, default=None, metavar="DURATION",
+                   help="how long a dead worker's job waits before another worker takes it "
+                        "(default: budget + idle + 10m)")
+    p.add_argument("--lease", type=duration, default=None, metavar="DURATION",
+                   help="a crawling worker silent this long is taken as dead (default 60s)")
+    add_crawl_options(p, LAB_FLAGS, strategies=LAB_STRATEGIES)
+    p.set_defaults(fn=cmd_lab_submit)
+
+    p = lab_sub.add_parser("worker", help="crawl a lab's queued jobs on one device (Celery worker, one job at a "
+                                          "time); needs the farm extra")
+    p.add_argument("--device", required=True, metavar="SERIAL", help="the device this worker crawls on")
+    p.add_argument("--broker", required=True, metavar="URL", help="the Redis broker `lab submit` used")
+    p.add_argument("--out", required=True, metavar="DIR", help="the lab folder `lab submit` used (shared)")
+    p.set_defaults(fn=cmd_lab_worker)
