@@ -5,9 +5,9 @@
     inspect_screen.py inspect
     graph.py        graph
     findings.py     findings, analyze, kinds
-    sim.py          sim serve, sim skins
+    sim.py          sim serve, sim skins (and emulator fake-sdk's work: the simulator is imported there only)
     demo.py         demo
-    lab.py          lab run, lab status, lab submit, lab worker
+    lab.py          lab run, lab status, lab dashboard, lab export, lab submit, lab worker
     evidence.py     verify, export, keygen, report, report-index
     reproduce.py    reproduce
     emulator.py     emulator list, start, stop, fake-sdk

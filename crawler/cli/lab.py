@@ -2,6 +2,8 @@
 
     lab run       crawl a list of apps on a set of devices from this process (crawler.lab.pool)
     lab status    a lab's jobs, counts and findings so far
+    lab dashboard the lab night on one page (reports.dashboard)
+    lab export    one row per finding (crawler.lab.export)
     lab submit    put a lab's jobs on a Celery queue (Redis), for `lab worker`s (crawler.lab.farm)
     lab worker    crawl queued jobs on one device
 """
