@@ -60,11 +60,13 @@ def wanted(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
     return files
 
 
-def fetch(entries: list[dict[str, Any]], mirror: Path | None, offline: bool) -> tuple[int, list[str]]:
+def fetch(entries: list[dict[str, Any]], mirror: Path | None, offline: bool,
+          root: Path = CORPUS) -> tuple[int, list[str]]:
+    """Write every missing or changed file of `entries` under `root`; (files written, what failed)."""
     got, failed = 0, []
     for e in entries:
         for rel, path, digest in wanted(e):
-            target = CORPUS / rel
+            target = root / rel
             if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                 continue
             data = _from_mirror(mirror, e["source"], e["commit"], path) if mirror else None

@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from bench import perception
+from bench.corpus import fetch
 from bench.corpus.convert import droidbot_to_xml, gkd_to_xml
 from crawler.perceive.scene import PERMISSION_GROUPS, SCENE_KINDS, Control, Scene
 from crawler.screen import parse_hierarchy
@@ -108,3 +110,29 @@ def test_the_scorer_runs_on_stored_hierarchies():
     table = perception.markdown(result, {"screens": len(screens), "missing": [], "sources": 1,
                                          "heldout_sources": 1})
     assert "| permission_dialog |" in table and "refusing control" in table
+
+
+def _mirror(tmp_path: Path, files: dict[str, bytes]) -> tuple[Path, str]:
+    """A local git mirror laid out as fetch.py expects (<mirror>/<owner>+<name>/repo) holding `files`; its commit."""
+    repo = tmp_path / "mirror" / "someone+screens" / "repo"
+    repo.mkdir(parents=True)
+    for name, data in files.items():
+        (repo / name).write_bytes(data)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git[:3], "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "screens"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    return tmp_path / "mirror", commit
+
+
+def test_fetch_brings_files_from_a_mirror_and_refuses_a_changed_one(tmp_path):
+    data = (CORPUS / next(e["file"] for e in ENTRIES if e["stored"] and e["format"] == "image")).read_bytes()
+    mirror, commit = _mirror(tmp_path, {"a.png": data, "b.png": data + b"changed"})
+    entry = {"id": "t/a", "source": "someone/screens", "commit": commit, "path": "a.png", "file": "cache/t/a.png",
+             "sha256": hashlib.sha256(data).hexdigest(), "stored": False}
+    changed = {**entry, "id": "t/b", "path": "b.png", "file": "cache/t/b.png"}
+    root = tmp_path / "corpus"
+    got, failed = fetch.fetch([entry, changed], mirror, offline=True, root=root)
+    assert got == 1 and (root / "cache/t/a.png").read_bytes() == data
+    assert len(failed) == 1 and "sha256 differs" in failed[0] and not (root / "cache/t/b.png").exists()
