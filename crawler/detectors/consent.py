@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, Obs
 
 REFUSE_LIKE_ROLES = frozenset({"refuse", "browse", "close", "exit", "not_now"})
 TEXT_LIMIT = 80
@@ -33,7 +34,7 @@ def _episodes(tl: Timeline, kind: str) -> list[list[Obs]]:
     return episodes
 
 
-def permission_before_consent(ctx: Context) -> list[Finding]:
+def permission_before_consent(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "permission_before_consent"
     for first, last in _epochs(tl):
         consent_seen = [o for o in tl.obs_between(first, last) if o.kind == "consent_dialog"]
@@ -53,7 +54,7 @@ def permission_before_consent(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_refusal_exit(ctx: Context) -> list[Finding]:
+def consent_refusal_exit(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_refusal_exit"
     window = ctx.threshold(kind, "window_s")
     findings, covered = [], set()
@@ -72,7 +73,7 @@ def consent_refusal_exit(ctx: Context) -> list[Finding]:
                          for o in chain if "browse" in o.actions})
         if browse:
             continue  # a browse-only / guest mode was offered: refusing it was our choice
-        refusals = 1 + sum(1 for s in gone.via if tl.step(s).data.get("role") == "refuse")
+        refusals = 1 + sum(1 for s in gone.via if Act.of(tl.step(s)).role == "refuse")
         steps = [o.seq for o in chain] + [act.seq] + list(gone.via) + list(gone.evidence)
         metrics = {"steps_to_exit": refusals, "seconds_to_exit": round(max(0.0, gone.t - act.t), 1),
                    "exit_type": gone.type, "modes_offered": []}
@@ -80,7 +81,7 @@ def consent_refusal_exit(ctx: Context) -> list[Finding]:
     return findings
 
 
-def consent_no_refuse_option(ctx: Context) -> list[Finding]:
+def consent_no_refuse_option(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_no_refuse_option"
     for episode in _episodes(tl, "consent_dialog"):
         roles = set().union(*(set(o.actions) for o in episode))
@@ -92,7 +93,7 @@ def consent_no_refuse_option(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_prechecked(ctx: Context) -> list[Finding]:
+def consent_prechecked(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_prechecked"
     vocab = tl.vocab
     for episode in _episodes(tl, "consent_dialog"):

@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, ActionType, Event, EventType, Obs, SceneKind, StepKind
 
-AD_KINDS = ("splash_ad", "ad_popup")
+AD_KINDS = (SceneKind.SPLASH_AD, SceneKind.AD_POPUP)
 CLOSE_ROLES = ("close", "skip")
-NAVIGATION_TYPES = ("launch", "relaunch", "force_stop", "clear_data", "home", "kill_background")
+NAVIGATION_TYPES = (ActionType.LAUNCH, ActionType.RELAUNCH, ActionType.FORCE_STOP, ActionType.CLEAR_DATA,
+                    ActionType.HOME, ActionType.KILL_BACKGROUND)
 RATE_WINDOW_S = 60.0
 TEXT_LIMIT = 60
 EVIDENCE_LIMIT = 40
@@ -62,7 +64,7 @@ def _returned(tl: Timeline, close: Act, popup: Obs, later: list[Obs]) -> Obs | N
     return again if len(states) <= 1 else None
 
 
-def popup_harassment(ctx: Context) -> list[Finding]:
+def popup_harassment(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "popup_harassment"
     shown = _appearances(tl)
     if not shown:
@@ -146,7 +148,7 @@ def _gated(episode: AdEpisode) -> list[Obs]:
     return gated
 
 
-def close_countdown(ctx: Context) -> list[Finding]:
+def close_countdown(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "close_countdown"
     found: list[tuple[AdEpisode, dict]] = []
     for episode in _ad_episodes(tl):
@@ -169,7 +171,7 @@ def close_countdown(ctx: Context) -> list[Finding]:
     return [ctx.finding(kind, episode.shown[0].seq, steps, metrics, 0.85)]
 
 
-def splash_ad_no_skip(ctx: Context) -> list[Finding]:
+def splash_ad_no_skip(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "splash_ad_no_skip"
     found: list[tuple[AdEpisode, float]] = []
     for episode in _ad_episodes(tl):
@@ -200,23 +202,26 @@ def splash_ad_no_skip(ctx: Context) -> list[Finding]:
 def _opened_by(tl: Timeline, tap: Act, ad: Obs, window_s: float) -> tuple[str, int, float] | None:
     """What came up after our close tap, before our next action: (what, step seq, confidence)."""
     for s in tl.steps[tl.seqs.index(tap.seq) + 1:]:
-        if s.kind == "action" and s.data.get("type") != "wait" or s.kind == "run_end" or s.t - tap.t > window_s:
+        if s.kind == StepKind.ACTION and Act.of(s).type != ActionType.WAIT or s.kind == StepKind.RUN_END \
+                or s.t - tap.t > window_s:
             break
-        if s.kind == "event" and s.data.get("type") == "activity_start" and tl.is_caller_app(s.data) \
-                and tl.is_third_party(str(s.data.get("package", ""))):
-            return str(s.data.get("component") or s.data.get("package"))[:TEXT_LIMIT * 2], s.seq, 0.85
-        if s.kind != "observation":
+        if s.kind == StepKind.EVENT:
+            event = Event.of(s)
+            if event.type == EventType.ACTIVITY_START and tl.is_caller_app(event.data) \
+                    and tl.is_third_party(event.package):
+                return (event.component or event.package)[:TEXT_LIMIT * 2], s.seq, 0.85
+        if s.kind != StepKind.OBSERVATION:
             continue
         obs = tl.obs_after(s.seq - 1)
         if tl.is_away(obs) and tl.is_third_party(obs.package):
             return obs.package, obs.seq, 0.9
-        if tl.is_app(obs.package) and obs.kind == "app" and obs.activity != ad.activity \
+        if tl.is_app(obs.package) and obs.kind == SceneKind.APP and obs.activity != ad.activity \
                 and tl.vocab.is_landing_activity(obs.activity):
             return obs.activity[:TEXT_LIMIT * 2], obs.seq, 0.65
     return None
 
 
-def deceptive_close(ctx: Context) -> list[Finding]:
+def deceptive_close(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "deceptive_close"
     window = ctx.threshold(kind, "window_s")
     findings = []

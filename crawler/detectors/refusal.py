@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Ask, Denial, Obs, Timeline
+from crawler.detectors.timeline import Ask, Denial, Timeline, is_feature
+from crawler.trace import Act, Obs
 
 BLOCKING_ROLES = frozenset({"grant", "settings", "exit", "ok"})  # a nag offering only these blocks use
 NOTICE_ROLES = frozenset({"exit", "ok"})  # "no permission, the app will close [OK]": tapping it is not our choice
@@ -31,7 +32,7 @@ def forced_notice_tap(tl: Timeline, act: Act) -> bool:
     return before is not None and bool(before.actions) and set(before.actions) <= NOTICE_ROLES
 
 
-def quit_on_refusal(ctx: Context) -> list[Finding]:
+def quit_on_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "quit_on_refusal"
     window = ctx.threshold(kind, "window_s")
     findings = []
@@ -64,7 +65,7 @@ def _denial_in_force(tl: Timeline, group: str, seq: int) -> Denial | None:
     return denial
 
 
-def refusal_loop(ctx: Context) -> list[Finding]:
+def refusal_loop(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "refusal_loop"
     blocking: dict[str, list[tuple[Obs, Denial]]] = {}
     nags = {o.seq: o for o in tl.observations if o.kind == "rationale_dialog"}
@@ -78,7 +79,7 @@ def refusal_loop(ctx: Context) -> list[Finding]:
         if denial is None:
             continue
         since = max([denial.seq] + [a.seq for a in tl.launch_actions if a.seq < ask.seq])
-        if any(a.is_feature for a in tl.actions_between(since, ask.seq)):
+        if any(is_feature(a) for a in tl.actions_between(since, ask.seq)):
             continue  # the user went for a feature: a dialog blocking that feature is not blocking the app
         blocking.setdefault(ask.group, []).append((obs, denial))
     findings = []
@@ -91,7 +92,7 @@ def refusal_loop(ctx: Context) -> list[Finding]:
     return findings
 
 
-def reprompt_after_refusal(ctx: Context) -> list[Finding]:
+def reprompt_after_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "reprompt_after_refusal"
     store_window = ctx.threshold(kind, "store_window_h") * 3600
     counted: dict[str, list[tuple[Ask, Denial]]] = {}
@@ -130,7 +131,7 @@ def reprompt_after_refusal(ctx: Context) -> list[Finding]:
     return findings
 
 
-def unrelated_prompt_after_refusal(ctx: Context) -> list[Finding]:
+def unrelated_prompt_after_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "unrelated_prompt_after_refusal"
     window = ctx.threshold(kind, "window_s")
     reported: set[str] = set()

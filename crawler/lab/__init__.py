@@ -32,8 +32,8 @@ def run_lab(packages: list[str], serials: list[str], out, *, adb_port: int | Non
     itself: use `naysayer lab run` for that."""
     from pathlib import Path
 
+    from crawler.lab.index import LabIndex
     from crawler.lab.pool import DevicePool, QuietObserver
-    from crawler.lab.queue import LabIndex
 
     if not serials:
         raise LabError("no devices to run on")

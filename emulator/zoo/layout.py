@@ -129,10 +129,6 @@ class _Builder:
                         style=Style(color=color or self.theme.text, size=size, bold=bold, align=align), **kw)
 
 
-def _box(x1: int, y1: int, x2: int, y2: int) -> tuple[int, int, int, int]:
-    return (max(0, x1), max(0, y1), min(WIDTH, x2), min(HEIGHT, y2))
-
-
 # ------------------------------------------------------------------------------------------------- screens
 
 

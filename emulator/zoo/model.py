@@ -15,10 +15,11 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crawler.errors import UserError
 from emulator.sim.system.permissions import permission_groups
 
 
-class ZooError(ValueError):
+class ZooError(UserError, ValueError):
     """A zoo app file (or sim APK) is malformed. The message is one line: `<file>: <place>: <what is wrong>`."""
 
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from crawler.graph import safe_text
-from crawler.lab.queue import JobRow
+from crawler.lab.index import JobRow
 from crawler.store import DB_NAME, list_runs
+from crawler.text_safety import export_text
 from crawler.version import TOOL
 from reports.html.gather import MAX_SHOTS, ReportError, gather_index_row, gather_run
 from reports.html.lab_rows import is_lab, lab_jobs
@@ -77,9 +77,9 @@ def render_index(paths: list[Path], lang: str = "zh-CN", links: dict[Path, str] 
 
 
 def _job_row(job: JobRow, run: Path | None, links: dict[Path, str]) -> IndexRow:
-    row = gather_index_row(run, links.get(run, "")) if run else IndexRow(run_id="", package=safe_text(job.package, 200))
+    row = gather_index_row(run, links.get(run, "")) if run else IndexRow(run_id="", package=export_text(job.package, 200))
     row.job_state, row.attempts = job.state, job.attempts
-    row.job_error = safe_text(job.error, 300) if job.state == "failed" else ""
+    row.job_error = export_text(job.error, 300) if job.state == "failed" else ""
     return row
 
 

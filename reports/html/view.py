@@ -118,6 +118,12 @@ class ChainView:
     first_bad_seq: int | None = None
     reason: str = ""
     blob_problems: list[str] = field(default_factory=list)
+    findings_state: str = "sealed"  # sealed | pending (never derived) | unsealed | tampered | stale | unchecked
+    findings_problems: list[str] = field(default_factory=list)
+    findings_count: int = 0
+    detectors: str = ""
+    findings_seq: int = 0  # the head the findings were derived from
+    damage: str = ""  # where reading the steps stopped on a damaged database
 
 
 @dataclass
@@ -155,6 +161,7 @@ class IndexRow:
     duration_s: float = 0.0
     end_reason: str = ""
     findings: int = 0
+    findings_derived: bool = True  # False: a run whose findings were never derived (not "0 findings")
     by_severity: dict[str, int] = field(default_factory=dict)
     kinds: list[str] = field(default_factory=list)
     error: str = ""  # the run could not be read: one line

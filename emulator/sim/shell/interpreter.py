@@ -168,7 +168,7 @@ class Input:
 
 # ---- command context --------------------------------------------------------------------------------------------
 @dataclass
-class Context:
+class ShellContext:
     """What a command sees: the system, the device's files, its streams and the shell variables."""
 
     system: AndroidSystem
@@ -206,7 +206,7 @@ def resolve_path(root: Path, device_path: str) -> Path:
     return host
 
 
-CommandFn = Callable[[Context, list[str]], int]
+CommandFn = Callable[[ShellContext, list[str]], int]
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ class Shell:
         if spec is None:
             err.write(f"{SHELL_NAME}: {name}: not found\n")
             return 127
-        ctx = Context(self.system, self.device, io, stdin, out, err, env, base)
+        ctx = ShellContext(self.system, self.device, io, stdin, out, err, env, base)
         if spec.streaming or not spec.locked:
             return spec.fn(ctx, argv[1:])
         buf_out, buf_err = BufferOut(out), BufferOut(err)

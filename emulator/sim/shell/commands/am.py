@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.android import SHELL_UID
 from emulator.sim.system.packages import short_component
 
@@ -56,7 +56,7 @@ def _split_component(component: str) -> tuple[str, str]:
     return package, activity
 
 
-def am_start(ctx: Context, args: list[str]) -> int:
+def am_start(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     opts, flags, rest = _intent(args)
     component = opts.get("-n", "")
@@ -85,7 +85,7 @@ def am_start(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def am_stack_list(ctx: Context) -> None:
+def am_stack_list(ctx: ShellContext) -> None:
     system = ctx.system
     w, h = system.width, system.height
     for task in reversed(system.stack.tasks):
@@ -98,7 +98,7 @@ def am_stack_list(ctx: Context) -> None:
                       f"topActivity=ComponentInfo{{{task.package}/{activity}}}\n")
 
 
-def am(ctx: Context, args: list[str]) -> int:
+def am(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     sub = args[0] if args else ""
     rest = args[1:]
@@ -139,7 +139,7 @@ def am(ctx: Context, args: list[str]) -> int:
     return 255
 
 
-def monkey(ctx: Context, args: list[str]) -> int:
+def monkey(ctx: ShellContext, args: list[str]) -> int:
     """Only the launch form: monkey -p <pkg> -c android.intent.category.LAUNCHER 1."""
     system = ctx.system
     for arg in args:
@@ -154,7 +154,7 @@ def monkey(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def cmd(ctx: Context, args: list[str]) -> int:
+def cmd(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.shell.commands.pm import appops, pm
 
     service, rest = (args[0], args[1:]) if args else ("", [])

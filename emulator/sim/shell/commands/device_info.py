@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.logcat import DEVICE_TZ
 
 
-def getprop(ctx: Context, args: list[str]) -> int:
+def getprop(ctx: ShellContext, args: list[str]) -> int:
     props = ctx.system.properties
     if not args:
         for key, value in props.items():
@@ -18,7 +18,7 @@ def getprop(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def setprop(ctx: Context, args: list[str]) -> int:
+def setprop(ctx: ShellContext, args: list[str]) -> int:
     if len(args) != 2:
         ctx.err.write("setprop: need 2 arguments\n")
         return 1
@@ -29,7 +29,7 @@ def setprop(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def settings(ctx: Context, args: list[str]) -> int:
+def settings(ctx: ShellContext, args: list[str]) -> int:
     if args[:1] == ["--user"]:
         args = args[2:]
     if len(args) < 2 or args[0] not in ("get", "put", "delete", "list") or args[1] not in ("system", "secure",
@@ -57,7 +57,7 @@ def settings(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def date(ctx: Context, args: list[str]) -> int:
+def date(ctx: ShellContext, args: list[str]) -> int:
     now = ctx.system.clock.now()
     fmt = next((a[1:] for a in args if a.startswith("+")), "%a %b %e %H:%M:%S %Z %Y")
     stamp = datetime.fromtimestamp(now, DEVICE_TZ)
@@ -68,7 +68,7 @@ def date(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def sleep(ctx: Context, args: list[str]) -> int:
+def sleep(ctx: ShellContext, args: list[str]) -> int:
     """The only shell command that moves the virtual clock; it returns at once."""
     total = 0.0
     for arg in args:
@@ -86,7 +86,7 @@ def sleep(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def wm(ctx: Context, args: list[str]) -> int:
+def wm(ctx: ShellContext, args: list[str]) -> int:
     sub = args[0] if args else ""
     if sub == "size":
         ctx.out.write(f"Physical size: {ctx.system.width}x{ctx.system.height}\n")

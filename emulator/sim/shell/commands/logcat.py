@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.logcat import BUFFERS, DEVICE_TZ, LogEntry, format_entry
 
 DEFAULT_BUFFERS = ["main", "system", "crash"]
@@ -126,7 +126,7 @@ class _Options:
         return not (self.regex and not self.regex.search(entry.message))
 
 
-def logcat(ctx: Context, args: list[str]) -> int:
+def logcat(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     with ctx.lock:
         try:
@@ -173,7 +173,7 @@ def logcat(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def log(ctx: Context, args: list[str]) -> int:
+def log(ctx: ShellContext, args: list[str]) -> int:
     """Android's `log [-p priority] [-t tag] message`: one line in the main buffer, from the shell (uid 2000)."""
     priority, tag = "I", "log"
     while args and args[0] in ("-p", "-t") and len(args) > 1:

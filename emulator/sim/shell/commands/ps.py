@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.processes import SYSTEM_PROCESSES, user_name
 
 HEADER = "USER            PID   PPID     VSZ    RSS WCHAN            ADDR S NAME                       \n"
@@ -10,7 +10,7 @@ _PERMISSION_CONTROLLER_PID = 1450
 _SETTINGS_PID = 1604
 
 
-def _rows(ctx: Context) -> list[tuple[int, int, str, int, int, str, str]]:
+def _rows(ctx: ShellContext) -> list[tuple[int, int, str, int, int, str, str]]:
     system = ctx.system
     rows = list(SYSTEM_PROCESSES)
     rows.append((_PERMISSION_CONTROLLER_PID, 512, "u0_a36", 15380240, 98412, "do_epoll_wait", system.skin.package))
@@ -20,7 +20,7 @@ def _rows(ctx: Context) -> list[tuple[int, int, str, int, int, str, str]]:
     return sorted(rows)
 
 
-def system_pid(ctx: Context, package: str) -> int:
+def system_pid(ctx: ShellContext, package: str) -> int:
     return next((r[0] for r in _rows(ctx) if r[6] == package), 0)
 
 
@@ -29,7 +29,7 @@ def _line(row: tuple[int, int, str, int, int, str, str]) -> str:
     return f"{user:<12} {pid:>5} {ppid:>6} {vsz:>8} {rss:>6} {wchan:<16} {0:>4} S {name}\n"
 
 
-def ps(ctx: Context, args: list[str]) -> int:
+def ps(ctx: ShellContext, args: list[str]) -> int:
     ctx.out.write(HEADER)
     names = [a for a in args if not a.startswith("-")]
     if not any(a in ("-A", "-e", "-ef", "-Af") for a in args) and not names:
@@ -44,7 +44,7 @@ def ps(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def pidof(ctx: Context, args: list[str]) -> int:
+def pidof(ctx: ShellContext, args: list[str]) -> int:
     names = [a for a in args if not a.startswith("-")]
     pids = [str(r[0]) for r in _rows(ctx) if r[6] in names]
     if not pids:
@@ -53,7 +53,7 @@ def pidof(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def kill(ctx: Context, args: list[str]) -> int:
+def kill(ctx: ShellContext, args: list[str]) -> int:
     status = 0
     for arg in (a for a in args if not a.startswith("-")):
         if not arg.isdigit() or not any(r[0] == int(arg) for r in _rows(ctx)):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context, DevicePathError
+from emulator.sim.shell.interpreter import CommandSpec, DevicePathError, ShellContext
 
 DEFAULT_DUMP = "/sdcard/window_dump.xml"
 
 
-def screencap(ctx: Context, args: list[str]) -> int:
+def screencap(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.render_png import render_png  # the renderer helper's module
 
     files = [a for a in args if not a.startswith("-")]
@@ -32,7 +32,7 @@ def screencap(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def uiautomator(ctx: Context, args: list[str]) -> int:
+def uiautomator(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.render_xml import render_xml  # the renderer helper's module
 
     if not args or args[0] != "dump":
@@ -59,7 +59,7 @@ def uiautomator(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def app_process(ctx: Context, args: list[str]) -> int:
+def app_process(ctx: ShellContext, args: list[str]) -> int:
     """Runs until the client closes the stream, like the real uiautomator2 server process."""
     is_u2 = any("uia2" in a or "uiautomator" in a for a in args)
     if is_u2:

@@ -1,13 +1,15 @@
-"""`naysayer verify`, `naysayer export`, `naysayer keygen`: check a run or an evidence bundle, pack a run into a
-(signed) bundle, make a signing key. Exit 0 ok, 1 verification failed, 2 bad input (one line)."""
+"""The evidence commands (reports/): `naysayer report RUN` (one run's HTML report), `naysayer report-index` (many
+runs), `naysayer export` (pack a run into a (signed) bundle), `naysayer keygen` (a signing key), `naysayer verify`
+(check a run or a bundle). Exit 0 ok, 1 verification failed, 2 bad input (one line)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.cli_common import UsageError, console, out, print_json
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
-USER_ERRORS = {"ExportError", "BundleError", "KeyFileError"}
+LANGUAGES = ("zh-CN", "en")
 PROBLEMS_PRINTED = 20  # of a run's blob problems (a bundle's are all printed: each names what failed)
 
 
@@ -33,10 +35,13 @@ def _verify_run(args) -> int:
 
     with RunStore.open(Path(args.run)) as store:
         report = store.verify()
+    findings = report.findings
     if args.json:
         print_json({"ok": report.ok, "chain_ok": report.chain_ok, "steps": report.steps,
                     "first_bad_seq": report.first_bad_seq, "reason": report.reason,
-                    "blob_problems": report.blob_problems})
+                    "blob_problems": report.blob_problems,
+                    "findings": {"state": findings.state, "count": findings.count, "detectors": findings.detectors,
+                                 "head_seq": findings.head_seq, "problems": findings.problems}})
         return 0 if report.ok else 1
     if not report.chain_ok:
         out.print(f"{args.run}: hash chain broken at step {report.first_bad_seq}: {report.reason}", markup=False)
@@ -46,6 +51,12 @@ def _verify_run(args) -> int:
         out.print(f"  {problem}", markup=False)
     if len(report.blob_problems) > PROBLEMS_PRINTED:
         out.print(f"  ... and {len(report.blob_problems) - PROBLEMS_PRINTED} more blob problems", markup=False)
+    if report.chain_ok:
+        out.print(f"{args.run}: {findings.line().replace('RUN', str(args.run))}" if not findings.problems else
+                  f"{args.run}: findings FAILED ({len(findings.problems)} problem"
+                  f"{'s' if len(findings.problems) != 1 else ''})", markup=False)
+        for problem in findings.problems[:PROBLEMS_PRINTED]:
+            out.print(f"  {problem}", markup=False)
     return 0 if report.ok else 1
 
 
@@ -107,7 +118,46 @@ def cmd_keygen(args) -> int:
     return 0
 
 
+# -- report / report-index -------------------------------------------------------------------------------------
+def cmd_report(args) -> int:
+    from reports.html import write_run_report
+    from reports.run_paths import run_directory
+
+    # by default beside where the user is, never inside the run: a run directory is evidence and stays as recorded
+    target = Path(args.output) if args.output else Path(f"{run_directory(Path(args.run)).name}.html")
+    write_run_report(Path(args.run), target, lang=args.lang, apk=Path(args.apk) if args.apk else None)
+    console.print(f"wrote {target}", markup=False)
+    out.print(str(target), markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_report_index(args) -> int:
+    from reports.html import write_index
+
+    target = write_index([Path(p) for p in args.runs], Path(args.output), lang=args.lang,
+                         with_reports=args.with_reports)
+    console.print(f"wrote {target}", markup=False)
+    out.print(str(target), markup=False, soft_wrap=True)
+    return 0
+
+
 def add_commands(sub) -> None:
+    p = sub.add_parser("report", help="write one run's HTML report (self-contained, works offline)")
+    p.add_argument("run", metavar="RUN", help="the run directory")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write it (default ./<run-id>.html)")
+    p.add_argument("--lang", default="zh-CN", choices=LANGUAGES, help="language of the page (default zh-CN)")
+    p.add_argument("--apk", metavar="FILE", help="the run's APK (same sha256 as recorded), to show its signing "
+                                                 "certificate")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("report-index", help="write an HTML index of many runs (a lab night)")
+    p.add_argument("runs", nargs="+", metavar="RUN_OR_DIR", help="run directories, or folders of runs")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the index")
+    p.add_argument("--lang", default="zh-CN", choices=LANGUAGES, help="language of the pages (default zh-CN)")
+    p.add_argument("--with-reports", action="store_true",
+                   help="also write each run's report into FILE's folder (<name>-runs/) and link them")
+    p.set_defaults(fn=cmd_report_index)
+
     p = sub.add_parser("verify", help="check a run's hash chain and blobs, or an evidence bundle (.zip)")
     p.add_argument("run", metavar="RUN_OR_BUNDLE", help="a run directory, or a bundle made by `naysayer export`")
     p.add_argument("--pub", metavar="KEY.pub", help="bundles: the signer's public key (from `naysayer keygen`)")
@@ -120,7 +170,7 @@ def add_commands(sub) -> None:
     p.add_argument("--finding", metavar="ID", help="only this finding and the steps that show it "
                                                     "(ids: `naysayer findings RUN`)")
     p.add_argument("--sign-key", metavar="KEY", help="sign with this Ed25519 private key (`naysayer keygen`)")
-    p.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"], help="language of report.html (default zh-CN)")
+    p.add_argument("--lang", default="zh-CN", choices=LANGUAGES, help="language of report.html (default zh-CN)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(fn=cmd_export)
 

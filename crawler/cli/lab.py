@@ -1,7 +1,9 @@
-"""`naysayer lab run` and `naysayer lab status`: many apps on many devices, overnight, resumable (docs/lab.md).
+"""`naysayer lab ...`: many apps on many devices, overnight, resumable (docs/lab.md).
 
-`lab submit` / `lab worker` (Celery scale-out over the same LabIndex) plug in from crawler/lab/farm.py when it
-exists: its add_commands(lab_subparsers) is called here, and its USER_ERRORS join ours.
+    lab run       crawl a list of apps on a set of devices from this process (crawler.lab.pool)
+    lab status    a lab's jobs, counts and findings so far
+    lab submit    put a lab's jobs on a Celery queue (Redis), for `lab worker`s (crawler.lab.farm)
+    lab worker    crawl queued jobs on one device
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from crawler.cli_common import console, duration, out, print_json
+from crawler.cli.options import LAB_FLAGS, add_crawl_options, crawl_options_from_args, duration
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
-USER_ERRORS = {"LabError", "NotALab"}
-FARM_MODULE = "crawler.lab.farm"
+LAB_STRATEGIES = ("deny", "bfs", "random")  # replay needs a recorded run per app
 
 
 def _say(line: str) -> None:
     """A one-line notice about one input (a bad entry, a skipped device): the lab goes on."""
-    console.print(f"naysayer lab: {line}", markup=False, highlight=False)
+    _notice(f"naysayer lab: {line}")
+
+
+def _notice(line: str) -> None:
+    console.print(line, markup=False, highlight=False)
 
 
 def resolve_devices(text: str, adb_port: int | None) -> list[str]:
@@ -53,34 +60,21 @@ def resolve_devices(text: str, adb_port: int | None) -> list[str]:
     return serials
 
 
-def add_crawl_options(p) -> None:
-    """How each app is crawled: stored with the lab, so a resume and every worker crawl the same way."""
-    p.add_argument("--strategy", default="deny", choices=["deny", "bfs", "random"], help="default deny")
-    p.add_argument("--budget", type=duration, default=300.0, help="device time per app (default 300s)")
-    p.add_argument("--idle", type=duration, default=900.0, help="self-start watch per app (default 900s; 0 skips)")
-    p.add_argument("--steps", type=int, default=400, help="most actions per app (default 400)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --strategy random")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE", help="override a finding threshold")
-
-
 def options_from_args(args):
+    """How each app is crawled: stored with the lab, so a resume and every worker crawl the same way."""
     from crawler.lab import LabOptions
 
-    settings = LabOptions(strategy=args.strategy, budget=args.budget, steps=args.steps, idle=args.idle,
-                          seed=args.seed, ocr=not args.no_ocr, set=list(args.set or []))
-    settings.thresholds()  # a bad --set fails now, not in every job
-    return settings
+    return crawl_options_from_args(args, LabOptions)
 
 
 def cmd_lab_run(args) -> int:
     from crawler.lab import LabError, NotALab
     from crawler.lab.apps import read_apps
     from crawler.lab.display import LabDisplay, PlainReporter, jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.job import result_from_run
     from crawler.lab.lock import LabLock
     from crawler.lab.pool import DevicePool, QuietObserver
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.out)
     if args.resume and not LabIndex.exists(root):
@@ -136,8 +130,8 @@ def cmd_lab_run(args) -> int:
 
 def cmd_lab_status(args) -> int:
     from crawler.lab.display import jobs_table, summary_table
+    from crawler.lab.index import LabIndex
     from crawler.lab.lock import lab_is_running
-    from crawler.lab.queue import LabIndex
 
     root = Path(args.dir)
     with LabIndex.open(root) as index:
@@ -155,17 +149,30 @@ def cmd_lab_status(args) -> int:
     return 0
 
 
-def _add_farm_commands(lab) -> None:
-    import importlib
+def cmd_lab_submit(args) -> int:
+    from crawler.lab.farm import resend, shown_broker, submit
 
-    try:
-        farm = importlib.import_module(FARM_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != FARM_MODULE:
-            raise
-        return
-    farm.add_commands(lab)
-    USER_ERRORS.update(getattr(farm, "USER_ERRORS", ()))
+    if args.resend:
+        if args.apps:
+            raise UsageError("lab submit --resend sends the jobs already in --out DIR: give no APPS")
+        done = resend(args.broker, Path(args.out))
+        _notice(f"lab {done.lab}: {len(done.sent)} queued job(s) sent again to {shown_broker(args.broker)}")
+        return 0
+    if not args.apps:
+        raise UsageError("lab submit needs APPS (or --resend to send a lab's queued jobs again)")
+    done = submit(Path(args.apps), args.broker, Path(args.out), options_from_args(args),
+                  visibility_timeout=args.visibility_timeout, lease=args.lease)
+    for line in done.warnings + done.failed:
+        _say(line)
+    _notice(f"lab {done.lab}: {len(done.sent)} app(s) queued on {shown_broker(args.broker)}; start one worker per "
+            f"device: naysayer lab worker --device SERIAL --broker {shown_broker(args.broker)} --out {done.lab}")
+    return 0
+
+
+def cmd_lab_worker(args) -> int:
+    from crawler.lab.farm import console_say, run_worker
+
+    return run_worker(args.device, args.broker, Path(args.out), adb_port=args.adb_port, say=console_say)
 
 
 def add_commands(sub) -> None:
@@ -180,7 +187,7 @@ def add_commands(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the lab folder: lab.sqlite and one run per app")
     p.add_argument("--resume", action="store_true",
                    help="continue the lab in DIR after a crash or Ctrl-C (its crawl options are kept)")
-    add_crawl_options(p)
+    add_crawl_options(p, LAB_FLAGS, strategies=LAB_STRATEGIES)
     p.add_argument("--quiet", action="store_true", help="no live display, no per-app lines")
     p.add_argument("--json", action="store_true", help="print the final status as JSON (as `lab status --json`)")
     p.set_defaults(fn=cmd_lab_run)
@@ -190,4 +197,27 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help='print {"jobs": [{package, state, device, run, attempts, error, ...}], "counts", "findings"}')
     p.set_defaults(fn=cmd_lab_status)
-    _add_farm_commands(lab_sub)
+
+    p = lab_sub.add_parser("submit", help="put a lab's jobs on a Celery queue (Redis) for `lab worker`s to crawl; "
+                                          "needs the farm extra")
+    p.add_argument("apps", metavar="APPS", nargs="?",
+                   help="a file of package names and/or APK paths (one a line, # comments), or a folder of *.apk")
+    p.add_argument("--broker", required=True, metavar="URL", help="the Redis broker, redis://HOST:PORT/DB")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the lab folder (shared by every worker): lab.sqlite and one run per app")
+    p.add_argument("--resend", action="store_true",
+                   help="send every job still queued in DIR again (after a broker lost mid-submit)")
+    p.add_argument("--visibility-timeout", type=duration, default=None, metavar="DURATION",
+                   help="how long a dead worker's job waits before another worker takes it "
+                        "(default: budget + idle + 10m)")
+    p.add_argument("--lease", type=duration, default=None, metavar="DURATION",
+                   help="a crawling worker silent this long is taken as dead (default 60s)")
+    add_crawl_options(p, LAB_FLAGS, strategies=LAB_STRATEGIES)
+    p.set_defaults(fn=cmd_lab_submit)
+
+    p = lab_sub.add_parser("worker", help="crawl a lab's queued jobs on one device (Celery worker, one job at a "
+                                          "time); needs the farm extra")
+    p.add_argument("--device", required=True, metavar="SERIAL", help="the device this worker crawls on")
+    p.add_argument("--broker", required=True, metavar="URL", help="the Redis broker `lab submit` used")
+    p.add_argument("--out", required=True, metavar="DIR", help="the lab folder `lab submit` used (shared)")
+    p.set_defaults(fn=cmd_lab_worker)

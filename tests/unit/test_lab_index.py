@@ -1,4 +1,4 @@
-"""The lab index (crawler.lab.queue): claims, outcomes, and recovering the jobs of a lab that died. No device."""
+"""The lab index (crawler.lab.index): claims, outcomes, and recovering the jobs of a lab that died. No device."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crawler.lab import JobResult, JobSpec, LabError, LabOptions, NotALab
+from crawler.lab.index import LabIndex
 from crawler.lab.job import result_from_run
-from crawler.lab.queue import LabIndex
 from crawler.store import RunStore
 
 T0 = 1_700_000_000.0
@@ -116,6 +116,24 @@ def test_recover_finishes_a_crawl_that_ended_and_requeues_one_cut_short(index):
     again = index.claim("emulator-5554")
     assert again.id == cut.id and [a["n"] for a in index.attempts(cut.id)] == [1, 2]
     assert index.recover(lambda run: None, owners={"somebody-else:1"}) == []  # other owners' jobs are theirs
+
+
+def test_a_lab_saved_before_crawl_options_existed_loads_with_the_defaults_for_what_it_lacks(tmp_path):
+    import sqlite3
+
+    with LabIndex.create(tmp_path / "lab", LabOptions()):
+        pass
+    old = {"strategy": "bfs", "budget": 120.0, "steps": 50, "idle": 0.0, "seed": 3, "ocr": False,
+           "set": ["quit_on_refusal.window_s=5"], "max_failures": 1, "max_losses": 3, "gone_option": 1}
+    with sqlite3.connect(tmp_path / "lab" / "lab.sqlite") as conn:  # the row as an older naysayer wrote it
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'options'", (json.dumps(old),))
+    with LabIndex.open(tmp_path / "lab") as again:
+        options = again.options
+    assert (options.strategy, options.budget, options.steps, options.idle, options.seed, options.ocr) == \
+        ("bfs", 120.0, 50, 0.0, 3, False)
+    assert options.set == ["quit_on_refusal.window_s=5"] and options.max_failures == 1
+    assert options.keep_data is False and options.quit_window == LabOptions().quit_window  # not stored then
+    assert options.thresholds().get("quit_on_refusal", "window_s") == 5
 
 
 def test_a_lab_keeps_its_options_and_refuses_to_be_created_twice(index, tmp_path):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import UserError
 from crawler.perceive import perceive
-from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, clean, parse_hierarchy
+from crawler.screen import DEFAULT_SCREEN, MAX_BYTES, BadHierarchy, Hierarchy, parse_hierarchy
+from crawler.text_safety import clean_screen_text
 
 MAX_PNG_BYTES = 32 * 1024 * 1024
 
 
-class InspectError(ValueError):
+class InspectError(UserError, ValueError):
     """An input file of `naysayer inspect` is missing, unreadable or unusable."""
 
 
@@ -91,8 +93,8 @@ def inspect_screen(xml_path: Path | None, png_path: Path | None, use_ocr: bool =
 
 
 def _show(text: str, limit: int = 120) -> str:
-    """App text for a terminal: control and format characters already dropped by clean(); quoted, cut."""
-    text = clean(text, limit)
+    """App text for a terminal: control and format characters already dropped by clean_screen_text(); quoted, cut."""
+    text = clean_screen_text(text, limit)
     return repr(text) if text else "''"
 
 

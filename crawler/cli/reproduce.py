@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.cli_common import UsageError, console, out, print_json, settings_from_args
-
-USER_ERRORS = {"NoFindings", "UnknownFinding", "CannotPlan", "BadOutput"}
+from crawler.cli.options import JUDGE_FLAGS, add_crawl_options, crawl_options_from_args
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
 
 def cmd_reproduce(args) -> int:
-    from crawler.graph import safe_text
     from crawler.reproduce import reproduce
+    from crawler.text_safety import export_text
 
     if args.runs < 1:
         raise UsageError(f"--runs {args.runs}: need at least one run")
@@ -27,13 +27,13 @@ def cmd_reproduce(args) -> int:
         if attempt.by_bounds:
             notes.append(f"matched by position: steps {', '.join(map(str, attempt.by_bounds))}")
         if not attempt.reproduced and attempt.detail:
-            notes.append(safe_text(attempt.detail))  # may quote a widget label: app text, bounded and cleaned
+            notes.append(export_text(attempt.detail))  # may quote a widget label: app text, bounded and cleaned
         console.print(f"run {attempt.attempt}/{args.runs}: {verdict}" + (f" ({'; '.join(notes)})" if notes else ""),
                       markup=False)
 
     report = reproduce(Path(args.run), args.finding, serial=args.device, runs=args.runs,
-                       out=Path(args.out) if args.out else None, adb_port=args.adb_port, ocr=not args.no_ocr,
-                       thresholds=settings_from_args(args), on_attempt=None if args.json else show)
+                       out=Path(args.out) if args.out else None, adb_port=args.adb_port,
+                       options=crawl_options_from_args(args), on_attempt=None if args.json else show)
     if args.json:
         print_json(report.to_json())
     else:
@@ -51,8 +51,6 @@ def add_commands(sub) -> None:
     p.add_argument("--device", required=True, metavar="SERIAL", help="the device to replay on")
     p.add_argument("--runs", type=int, default=1, help="attempts, each a new run from a cold start (default 1)")
     p.add_argument("--out", metavar="DIR", help="where the new runs go (default: beside the original run)")
-    p.add_argument("--no-ocr", action="store_true", help="never read pixels")
-    p.add_argument("--set", action="append", metavar="KIND.NAME=VALUE",
-                   help="override a finding threshold when judging the new runs")
+    add_crawl_options(p, JUDGE_FLAGS)
     p.add_argument("--json", action="store_true", help="print the plan, every attempt and the verdict as JSON")
     p.set_defaults(fn=cmd_reproduce)

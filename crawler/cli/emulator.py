@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from crawler.cli_common import UsageError, console, duration, out, print_json
-
-USER_ERRORS = {"AvdError", "SdkNotFound", "UnknownAvd", "SnapshotNotFound", "NoFreePort", "EmulatorFailed",
-               "EmulatorNotRunning", "ConsoleError", "ConsoleAuthError", "ConsoleCommandError"}
+from crawler.cli import sim
+from crawler.cli.options import duration
+from crawler.cli.output import console, out, print_json
+from crawler.errors import UsageError
 
 
 def cmd_list(args) -> int:
@@ -73,17 +71,6 @@ def cmd_stop(args) -> int:
     return 0
 
 
-def cmd_fake_sdk(args) -> int:
-    from emulator.sim.fake_sdk import FakeAvd, make_fake_sdk
-
-    names = args.avd or ["Pixel_6_API_33"]
-    avds = [FakeAvd(name, api=args.api, skin=args.skin or "", locale=args.locale, apps=args.apps,
-                    boot_seconds=args.boot)
-            for name in names]
-    sdk, avd_home = make_fake_sdk(Path(args.dir).resolve(), avds)
-    console.print(f"simulated SDK with AVD(s) {', '.join(names)}; use it with:")
-    out.print(f"export ANDROID_HOME={sdk} ANDROID_AVD_HOME={avd_home}", markup=False)
-    return 0
 
 
 def add_commands(sub) -> None:
@@ -123,4 +110,4 @@ def add_commands(sub) -> None:
     p.add_argument("--apps", default="zoo", help="apps on the devices: zoo (default), none, or a comma list of zoo "
                                                  "app files/folders")
     p.add_argument("--boot", type=float, default=2.0, help="seconds a cold boot takes (default 2)")
-    p.set_defaults(fn=cmd_fake_sdk)
+    p.set_defaults(fn=sim.cmd_fake_sdk)  # it makes simulated devices: the simulator is imported there only
