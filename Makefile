@@ -50,6 +50,7 @@ bench: $(STAMP) $(FONT_STAMP)
 	$(BIN)/python bench/lab.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python -m tests.fuzz.harness tests.fuzz.evidence:full_cases --workers 2
+	$(BIN)/python bench/perception.py
 
 clean:
 	rm -rf $(VENV) runs
