@@ -12,50 +12,30 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
+
+from crawler.errors import UserError
+from crawler.text_safety import SCREEN_TEXT_LIMIT
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 200
 MAX_NODES = 50_000
 MAX_CHILDREN = 5_000  # children of one node
 MAX_ATTRIBUTES = 64  # attributes of one node (uiautomator writes about 20)
-MAX_TEXT = 500  # characters kept of any text / content-desc / resource-id
+MAX_TEXT = SCREEN_TEXT_LIMIT  # characters kept of any text / content-desc / resource-id
 DEFAULT_SCREEN = (0, 0, 720, 1600)
 
 Bounds = tuple[int, int, int, int]
 
 
-class BadHierarchy(ValueError):
+class BadHierarchy(UserError, ValueError):
     """The hierarchy dump is empty, truncated, malformed, hostile or too large."""
 
 
-_QUOTES = str.maketrans({
-    "\u2019": "'", "\u2018": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-    "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u300c": '"', "\u300d": '"', "\u300e": '"', "\u300f": '"',
-    "\u00ab": '"', "\u00bb": '"',
-})
 _SPACES = re.compile(r"\s+")
-
-
-def clean(text: str, limit: int = MAX_TEXT) -> str:
-    """`text` for display and matching: NFKC, quotes unified, control and format characters dropped (no terminal
-    escapes, no bidi overrides), whitespace collapsed, cut to `limit` characters. Case is kept."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFKC", text[: limit * 2]).translate(_QUOTES)
-    if not text.isprintable():
-        text = "".join(" " if ch in "\n\r\t" else ch for ch in text
-                       if ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
-    return _SPACES.sub(" ", text).strip()[:limit]
-
-
-def normalize(text: str, limit: int = MAX_TEXT) -> str:
-    """`clean(text)` casefolded: the form every matcher compares."""
-    return clean(text, limit).casefold()
 
 
 def parse_bounds(value: str) -> Bounds:
@@ -201,10 +181,6 @@ class Hierarchy:
 
     def find(self, id_name: str) -> list[Widget]:
         return [w for w in self.widgets if w.id_name == id_name]
-
-
-_FLAGS = ("checkable", "checked", "clickable", "enabled", "focusable", "focused", "scrollable", "long-clickable",
-          "password", "selected")
 
 
 def _widget(attrib, depth: int, parent: Widget | None) -> Widget:

@@ -15,11 +15,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from crawler.android.logcat import LogcatReader
 from crawler.apk import ApkFacts, read_apk_facts
 from crawler.apk.installed import installed_apk_facts
+from crawler.crawl import CrawlOptions
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.perceive import perceive
 from crawler.perceive.scene import Scene
@@ -27,32 +28,15 @@ from crawler.perceive.vision import BadImage, decode, is_blank
 from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
 from crawler.store import RunStore
+from crawler.trace import ActedBy, ActionType, EndReason, EventType, RecoveryType, SceneKind, StepKind
 from crawler.version import TOOL
-from strategies.base import Context, Decision, History, Strategy
+from strategies.base import Decision, History, Strategy, StrategyContext
 from strategies.widgets import widgets_of
 
 log = logging.getLogger(__name__)
 
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
 SETTINGS_PACKAGE = "com.android.settings"
-
-
-@dataclass
-class CrawlSettings:
-    budget: float = 300.0  # device seconds of exploration
-    steps: int = 400  # decisions at most
-    quit_window: float = 10.0  # seconds watched after every refusal
-    watch_poll: float = 1.0
-    settle_poll: float = 0.3
-    settle_max: float = 3.0
-    max_relaunches: int = 4  # relaunches after the app itself left; exits we caused do not count
-    idle: float = 900.0  # device seconds watched after exploration, app killed, for self-starts
-    idle_poll: float = 60.0
-    keep_data: bool = False
-    seed: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -69,17 +53,17 @@ class Observation:
 
 
 class CrawlEnded(Exception):
-    def __init__(self, reason: str, detail: str = ""):
+    def __init__(self, reason: EndReason, detail: str = ""):
         super().__init__(detail or reason)
         self.reason, self.detail = reason, detail
 
 
 class Session:
     def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
-                 settings: CrawlSettings | None = None, ocr=None, apk: ApkFacts | None = None,
+                 options: CrawlOptions | None = None, ocr=None, apk: ApkFacts | None = None,
                  on_progress: Callable[[dict], None] | None = None, start_links: dict[str, Any] | None = None):
         self.device, self.package, self.strategy, self.store = device, package, strategy, store
-        self.settings = settings or CrawlSettings()
+        self.options = options or CrawlOptions()
         self.ocr = ocr
         self.apk = apk
         self.start_links = start_links or {}  # recorded in run_start, e.g. {"reproduces": {run, finding, ...}}
@@ -99,7 +83,7 @@ class Session:
         self.blank_by_digest: dict[bytes, bool] = {}
 
     # -- recording --------------------------------------------------------------------------------------------
-    def _record(self, kind: str, t: float, data: dict) -> int:
+    def _record(self, kind: StepKind, t: float, data: dict) -> int:
         return self.store.append(kind, t, data).seq
 
     def _drain_events(self) -> None:
@@ -109,8 +93,8 @@ class Session:
             log.warning("%s: logcat did not catch up in time; some events may be recorded late", self.device.serial)
         for event in self.logcat.drain():
             if event.t >= self.t0:  # lines from before this run (another app's crawl) are not this run's evidence
-                self._record("event", event.t, event.to_json())
-                if event.package == self.package and event.type in ("crash", "anr"):
+                self._record(StepKind.EVENT, event.t, event.to_json())
+                if event.package == self.package and event.type in (EventType.CRASH, EventType.ANR):
                     self.failure = event.type
         if self.logcat.error:
             raise DeviceLost(f"{self.device.serial}: {self.logcat.error}")
@@ -119,7 +103,7 @@ class Session:
         state = self.device.package_state(self.package)
         if state.permissions != self.last_permissions:
             self.last_permissions = state.permissions
-            self._record("permissions", t, {"package": self.package, "permissions": state.permissions})
+            self._record(StepKind.PERMISSIONS, t, {"package": self.package, "permissions": state.permissions})
 
     # -- observing --------------------------------------------------------------------------------------------
     def _settled_snapshot(self) -> tuple[Snapshot, Any]:
@@ -132,16 +116,16 @@ class Session:
                 hierarchy = parse_hierarchy(snap.xml)
             except BadHierarchy as exc:
                 bad += 1
-                self._record("recovery", snap.t, {"type": "bad_hierarchy", "detail": str(exc)[:300]})
+                self._record(StepKind.RECOVERY, snap.t, {"type": RecoveryType.BAD_HIERARCHY, "detail": str(exc)[:300]})
                 if bad >= 3:
-                    raise CrawlEnded("error", f"the device keeps returning an unusable hierarchy: {exc}")
+                    raise CrawlEnded(EndReason.ERROR, f"the device keeps returning an unusable hierarchy: {exc}")
                 self.device.wait(1.0)
                 continue
             key = state_key(hierarchy, None, snap.foreground.package if snap.foreground else "")
-            if key == previous_key or snap.t - start >= self.settings.settle_max:
+            if key == previous_key or snap.t - start >= self.options.settle_max:
                 return snap, hierarchy
             previous_key = key
-            self.device.wait(self.settings.settle_poll)
+            self.device.wait(self.options.settle_poll)
 
     def observe(self, record_unchanged: bool = True) -> Observation:
         snap, hierarchy = self._settled_snapshot()
@@ -162,7 +146,8 @@ class Session:
         # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:
         # on every ROM the dialog belongs to another package (com.android.permissioncontroller, com.lbe.security.miui...).
         in_app = fg_package == self.package or (
-            scene.kind in ("permission_dialog", "system_dialog") and (self.last is None or self.last.in_app))
+            scene.kind in (SceneKind.PERMISSION_DIALOG, SceneKind.SYSTEM_DIALOG)
+            and (self.last is None or self.last.in_app))
         widgets = widgets_of(hierarchy, self.package) if fg_package == self.package else []
         self.history.known[state].update(w.identity for w in widgets)
         if self.pending_edge:
@@ -178,7 +163,7 @@ class Session:
             return self.last
         png_sha = self.store.put_blob(png) if png else None
         xml_sha = self.store.put_blob(snap.xml.encode("utf-8"))
-        seq = self._record("observation", snap.t, {
+        seq = self._record(StepKind.OBSERVATION, snap.t, {
             "package": fg_package, "activity": snap.foreground.activity if snap.foreground else "",
             "pid": snap.pid, "state": state, "scene": scene.to_json(), "xml": xml_sha, "png": png_sha,
             "app_in_front": in_app, "screen_blank": blank,
@@ -201,29 +186,32 @@ class Session:
 
     def _note_request(self, scene: Scene, changed: bool) -> None:
         """Count a system permission dialog once per appearance (a new dialog, or another group)."""
-        if scene.kind != "permission_dialog":
+        if scene.kind != SceneKind.PERMISSION_DIALOG:
             return
         previous = self.last.scene if self.last else None
-        if changed or previous is None or previous.kind != "permission_dialog" or previous.permission != scene.permission:
+        if changed or previous is None or previous.kind != SceneKind.PERMISSION_DIALOG \
+                or previous.permission != scene.permission:
             self.history.requests[scene.permission or "unknown"] += 1
 
     def _note_death(self, snap: Snapshot) -> None:
         if self.last_pid is not None and snap.pid is None:
-            self._record("event", snap.t, {"type": "app_died", "package": self.package, "pid": self.last_pid,
+            self._record(StepKind.EVENT, snap.t, {"type": EventType.APP_DIED, "package": self.package,
+                                                  "pid": self.last_pid,
                                            "source": "poll"})
         self.last_pid = snap.pid
 
     # -- acting -----------------------------------------------------------------------------------------------
     def _action(self, t: float, data: dict) -> int:
         self.steps += 1
-        seq = self._record("action", t, data)
-        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.settings.budget,
+        seq = self._record(StepKind.ACTION, t, data)
+        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.options.budget,
                           "what": data.get("reason", data.get("type", ""))})
         return seq
 
     def launch(self, cold: bool, reason: str) -> None:
         t = self.device.now()
-        self._action(t, {"type": "launch", "cold": cold, "reason": reason, "user_like": True, "by": "session"})
+        self._action(t, {"type": ActionType.LAUNCH, "cold": cold, "reason": reason, "user_like": True,
+                         "by": ActedBy.SESSION})
         self.history.launches += 1
         self.history.root_state = ""
         self.device.start(self.package)
@@ -231,20 +219,20 @@ class Session:
     def act(self, decision: Decision, obs: Observation) -> None:
         data: dict[str, Any] = {
             "type": decision.type, "role": decision.role, "scene": obs.scene.kind, "reason": decision.reason[:300],
-            "user_like": decision.user_like, "by": "strategy", "state": obs.state,
+            "user_like": decision.user_like, "by": ActedBy.STRATEGY, "state": obs.state,
         }
-        if obs.scene.kind in ("permission_dialog", "rationale_dialog"):
+        if obs.scene.kind in (SceneKind.PERMISSION_DIALOG, SceneKind.RATIONALE_DIALOG):
             data["permission"] = obs.scene.permission
         if decision.widget:
             data["widget"] = decision.widget
         if decision.control is not None:
             c = decision.control
             data["target"] = {"bounds": list(c.bounds), "text": c.text[:200], "resource_id": c.resource_id[:200]}
-        if decision.type == "wait":
+        if decision.type == ActionType.WAIT:
             data["seconds"] = decision.seconds
-        if decision.type == "text":
+        if decision.type == ActionType.TEXT:
             data["text"] = decision.text
-        if decision.type == "swipe":
+        if decision.type == ActionType.SWIPE:
             data["direction"] = decision.direction or "up"
         self._action(obs.t, data)
         self._perform(decision)
@@ -252,34 +240,47 @@ class Session:
             self.pending_edge = (obs.state, decision.widget)
 
     def _perform(self, decision: Decision) -> None:
-        d = self.device
-        if decision.type in ("tap", "long_tap", "text"):
-            x, y = decision.control.center
-            if decision.type == "long_tap":
-                d.long_tap(x, y)
-            else:
-                d.tap(x, y)
-            if decision.type == "text":
-                d.text(decision.text)
-        elif decision.type == "back":
-            d.back()
-        elif decision.type == "home":
-            d.home()
-        elif decision.type == "wait":
-            d.wait(decision.seconds)
-        elif decision.type == "swipe":
-            w, h = d.screen_size()
-            dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
-            d.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
-        elif decision.type == "relaunch":
-            self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
+        perform = self.PERFORM.get(decision.type)
+        if perform is not None:
+            perform(self, decision)
+
+    def _tap(self, decision: Decision) -> None:
+        self.device.tap(*decision.control.center)
+
+    def _long_tap(self, decision: Decision) -> None:
+        self.device.long_tap(*decision.control.center)
+
+    def _type_text(self, decision: Decision) -> None:
+        self._tap(decision)
+        self.device.text(decision.text)
+
+    def _swipe(self, decision: Decision) -> None:
+        w, h = self.device.screen_size()
+        dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
+        self.device.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
+
+    def _relaunch(self, decision: Decision) -> None:
+        self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
+
+    # How each decided action is done on the device (stop ends the crawl before this; the session's own launch,
+    # clear_data and kill_background are never decided by a strategy).
+    PERFORM: ClassVar[dict[ActionType, Callable[[Session, Decision], None]]] = {
+        ActionType.TAP: _tap,
+        ActionType.LONG_TAP: _long_tap,
+        ActionType.TEXT: _type_text,
+        ActionType.BACK: lambda self, decision: self.device.back(),
+        ActionType.HOME: lambda self, decision: self.device.home(),
+        ActionType.WAIT: lambda self, decision: self.device.wait(decision.seconds),
+        ActionType.SWIPE: _swipe,
+        ActionType.RELAUNCH: _relaunch,
+    }
 
     def watch(self, since: float) -> None:
         """After a refusal: only look, for the quit window, unless the app is already gone."""
         while True:
-            self.device.wait(self.settings.watch_poll)
+            self.device.wait(self.options.watch_poll)
             obs = self.observe(record_unchanged=False)
-            if obs.pid is None or not obs.in_app or obs.t - since >= self.settings.quit_window:
+            if obs.pid is None or not obs.in_app or obs.t - since >= self.options.quit_window:
                 return
 
     # -- recovering -------------------------------------------------------------------------------------------
@@ -288,14 +289,16 @@ class Session:
         if obs.in_app:
             return False
         if obs.package == SETTINGS_PACKAGE and last_action and last_action.get("role") == "settings":
-            self._record("recovery", obs.t, {"type": "left_app", "detail": "returning from the settings page we opened"})
-            self._action(obs.t, {"type": "back", "reason": "return from settings", "user_like": True, "by": "session"})
+            self._record(StepKind.RECOVERY, obs.t, {"type": RecoveryType.LEFT_APP,
+                                                    "detail": "returning from the settings page we opened"})
+            self._action(obs.t, {"type": ActionType.BACK, "reason": "return from settings", "user_like": True,
+                                 "by": ActedBy.SESSION})
             self.device.back()
             return True
         died = obs.pid is None
-        ours = bool(last_action) and last_action.get("type") in ("back", "home")
-        self._record("recovery", obs.t, {
-            "type": "died" if died else "left_app",
+        ours = bool(last_action) and last_action.get("type") in (ActionType.BACK, ActionType.HOME)
+        self._record(StepKind.RECOVERY, obs.t, {
+            "type": RecoveryType.DIED if died else RecoveryType.LEFT_APP,
             "detail": f"{obs.package or 'nothing'} in front" + (", app process gone" if died else "")
                       + (" after our back press" if ours else ""),
         })
@@ -303,16 +306,17 @@ class Session:
             self.history.exit_states.add(last_action.get("state", ""))
         else:
             self.app_exits += 1
-        if self.app_exits > self.settings.max_relaunches:
-            raise CrawlEnded("done", f"the app left the foreground {self.app_exits} times")
+        if self.app_exits > self.options.max_relaunches:
+            raise CrawlEnded(EndReason.DONE, f"the app left the foreground {self.app_exits} times")
         self.launch(cold=died, reason="relaunch after the app " + ("quit" if died else "left the foreground"))
         return True
 
     def stuck(self, obs: Observation, repeats: int) -> Decision | None:
         if repeats < 8:
             return None
-        self._record("recovery", obs.t, {"type": "stuck", "detail": f"same screen after {repeats} actions"})
-        return Decision("back", reason="stuck: same screen after many actions", user_like=True)
+        self._record(StepKind.RECOVERY, obs.t,
+                     {"type": RecoveryType.STUCK, "detail": f"same screen after {repeats} actions"})
+        return Decision(ActionType.BACK, reason="stuck: same screen after many actions", user_like=True)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -320,19 +324,19 @@ class Session:
         info = d.info()
         pkg = d.package_state(self.package)
         self.t0 = d.now()
-        self._record("run_start", self.t0, {
+        self._record(StepKind.RUN_START, self.t0, {
             "device": info.to_json(),
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
                     **({"version_name_truncated": True} if pkg.version_name_truncated else {}),
                     **(self.apk or ApkFacts("")).to_json()},
-            "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
-            "settings": self.settings.to_json(), **self.start_links,
+            "tool": TOOL, "strategy": self.strategy.name, "seed": self.options.seed,
+            "settings": self.options.to_json(), **self.start_links,
         })
         if d.pid(self.package) is not None:
             d.force_stop(self.package)
-        if not self.settings.keep_data:
-            self._action(self.t0, {"type": "clear_data", "reason": "start from a fresh install state",
-                                   "user_like": False, "by": "session"})
+        if not self.options.keep_data:
+            self._action(self.t0, {"type": ActionType.CLEAR_DATA, "reason": "start from a fresh install state",
+                                   "user_like": False, "by": ActedBy.SESSION})
             d.clear_data(self.package)
         self.logcat = d.logcat(clear=True)
         self._record_permissions(self.t0)
@@ -342,52 +346,53 @@ class Session:
         repeats, last_action, before = 0, None, None
         while True:
             obs = self.observe()
-            acted = last_action is not None and last_action["type"] != "wait"
+            acted = last_action is not None and last_action["type"] != ActionType.WAIT
             repeats = repeats + 1 if acted and obs.state == before else 0
-            if obs.t - self.t0 >= self.settings.budget:
-                raise CrawlEnded("budget", f"{self.settings.budget:.0f} s of device time used")
-            if self.steps >= self.settings.steps:
-                raise CrawlEnded("steps", f"{self.settings.steps} steps taken")
+            if obs.t - self.t0 >= self.options.budget:
+                raise CrawlEnded(EndReason.BUDGET, f"{self.options.budget:.0f} s of device time used")
+            if self.steps >= self.options.steps:
+                raise CrawlEnded(EndReason.STEPS, f"{self.options.steps} steps taken")
             if self.recover(obs, last_action):
                 last_action, repeats = None, 0
                 continue
-            if obs.scene.kind == "system_dialog" and self.failure:
-                self._record("recovery", obs.t, {"type": "crashed" if self.failure == "crash" else "anr",
+            if obs.scene.kind == SceneKind.SYSTEM_DIALOG and self.failure:
+                self._record(StepKind.RECOVERY, obs.t, {"type": RecoveryType.CRASHED if self.failure == EventType.CRASH
+                                                        else RecoveryType.ANR,
                                                  "detail": " / ".join(obs.scene.text[-3:])[:300]})
                 self.failure = None
-            ctx = Context(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
+            ctx = StrategyContext(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
             decision = self.stuck(obs, repeats) or self.strategy.choose(ctx)
-            if decision.type == "stop":
-                raise CrawlEnded("done", decision.reason)
+            if decision.type == ActionType.STOP:
+                raise CrawlEnded(EndReason.DONE, decision.reason)
             before = obs.state
             self.act(decision, obs)
             last_action = {"role": decision.role, "type": decision.type, "state": obs.state}
-            if obs.scene.kind == "permission_dialog":
+            if obs.scene.kind == SceneKind.PERMISSION_DIALOG:
                 self._record_permissions(obs.t)
             if decision.role in REFUSAL_ROLES:
                 self.watch(obs.t)
                 app_gone = self.last is not None and (self.last.pid is None or not self.last.in_app)
-                if app_gone and obs.scene.kind == "consent_dialog":
+                if app_gone and obs.scene.kind == SceneKind.CONSENT_DIALOG:
                     self.history.consent_refusal_exited = True
 
     def _idle(self) -> None:
         """Leave the app as a user would and watch for the process starting by itself."""
-        if self.settings.idle <= 0:
+        if self.options.idle <= 0:
             return
         d = self.device
         t = d.now()
-        self._action(t, {"type": "home", "reason": "leave the app, then watch for self-starts", "user_like": True,
-                         "by": "session"})
+        self._action(t, {"type": ActionType.HOME, "reason": "leave the app, then watch for self-starts",
+                         "user_like": True, "by": ActedBy.SESSION})
         d.home()
-        self._action(t, {"type": "kill_background", "reason": "reclaim the background process as Android does",
-                         "user_like": False, "by": "session"})
+        self._action(t, {"type": ActionType.KILL_BACKGROUND, "reason": "reclaim the background process as Android does",
+                         "user_like": False, "by": ActedBy.SESSION})
         d.shell(f"am kill {self.package}")
-        end = t + self.settings.idle
+        end = t + self.options.idle
         while True:
-            d.wait(self.settings.idle_poll)
+            d.wait(self.options.idle_poll)
             now = d.now()
             self._drain_events()
-            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.settings.budget,
+            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.options.budget,
                               "what": "idle: watching for self-starts"})
             if now >= end:
                 break
@@ -395,24 +400,24 @@ class Session:
 
     def run(self) -> tuple[str, str]:
         """Crawl until the budget, the steps or the exploration run out. Returns (end reason, detail)."""
-        reason, detail = "done", ""
+        reason, detail = EndReason.DONE, ""
         try:
             self._start()
             try:
                 self._explore()
             except CrawlEnded as ended:
                 reason, detail = ended.reason, ended.detail
-                if ended.reason == "error":
+                if ended.reason == EndReason.ERROR:
                     raise
             self._idle()
         except CrawlEnded as ended:
             reason, detail = ended.reason, ended.detail
         except DeviceLost as exc:
-            reason, detail = "device_lost", str(exc)
+            reason, detail = EndReason.DEVICE_LOST, str(exc)
         except DeviceError as exc:
-            reason, detail = "error", str(exc)
+            reason, detail = EndReason.ERROR, str(exc)
         except KeyboardInterrupt:
-            reason, detail = "interrupted", "stopped by the user"
+            reason, detail = EndReason.INTERRUPTED, "stopped by the user"
         finally:
             if self.logcat is not None:
                 try:
@@ -425,7 +430,7 @@ class Session:
                 t = self.device.now()
             except DeviceError:
                 pass
-            self._record("run_end", t, {"reason": reason, "detail": detail[:500], "steps": self.steps,
+            self._record(StepKind.RUN_END, t, {"reason": reason, "detail": detail[:500], "steps": self.steps,
                                         "seconds": round(t - self.t0, 3)})
         return reason, detail
 

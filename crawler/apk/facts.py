@@ -11,7 +11,7 @@ from typing import Any
 from crawler.apk.errors import BadApk
 from crawler.apk.manifest import apk_label
 from crawler.apk.signers import Signer, apk_signers
-from crawler.graph import safe_text
+from crawler.text_safety import export_text
 
 
 @dataclass(frozen=True)
@@ -53,4 +53,4 @@ def read_apk_facts(path: str | Path, source: str = "given") -> ApkFacts:
         signers = tuple(apk_signers(path))
     except BadApk as exc:
         problems.append(str(exc))
-    return ApkFacts(sha, safe_text(label, 120).strip(), signers, safe_text("; ".join(problems), 300), source)
+    return ApkFacts(sha, export_text(label, 120).strip(), signers, export_text("; ".join(problems), 300), source)

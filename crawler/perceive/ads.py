@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from crawler.perceive import pixel_ads
-from crawler.perceive.context import Context, choices, common_ancestor, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, choices, common_ancestor, control, dialog_bounds
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.matching import RoleTable, match_form
 from crawler.perceive.scene import Scene
@@ -19,14 +19,14 @@ CLOSE_MAX_FRACTION = 0.15  # a close control is at most this wide, as a fraction
 COUNTDOWN = re.compile(r"^(?:关闭\s?)?(\d{1,2})\s?(?:s|秒|秒后关闭|秒后可关闭)?$")
 
 
-def centred_card(ctx: Context, b: tuple[int, int, int, int]) -> bool:
+def centred_card(ctx: ScreenContext, b: tuple[int, int, int, int]) -> bool:
     """A pop-up card stands free of the screen edges, centred; a feed item or a list section spans the width."""
     sw = ctx.screen[2] - ctx.screen[0]
     left, right = b[0] - ctx.screen[0], ctx.screen[2] - b[2]
     return left >= sw * 0.04 and right >= sw * 0.04 and abs(left - right) <= sw * 0.1
 
 
-def _is_close(ctx: Context, w: Widget) -> bool:
+def _is_close(ctx: ScreenContext, w: Widget) -> bool:
     lex = ad_lexicon()
     sw = ctx.screen[2] - ctx.screen[0]
     width = w.bounds[2] - w.bounds[0]
@@ -42,7 +42,7 @@ def _is_close(ctx: Context, w: Widget) -> bool:
     return bool(w.text) and len(form) <= 6 and lex.close_texts.matches(form)
 
 
-def _close_controls(ctx: Context) -> list[Widget]:
+def _close_controls(ctx: ScreenContext) -> list[Widget]:
     found = []
     for w in ctx.widgets():
         if _is_close(ctx, w):
@@ -52,7 +52,7 @@ def _close_controls(ctx: Context) -> list[Widget]:
     return found
 
 
-def _cards(ctx: Context, cue_widgets: list[Widget]) -> list[Widget]:
+def _cards(ctx: ScreenContext, cue_widgets: list[Widget]) -> list[Widget]:
     """Containers of ad cues that look like a card: smaller than the screen, larger than a button."""
     cards = []
     for w in cue_widgets:
@@ -65,7 +65,7 @@ def _cards(ctx: Context, cue_widgets: list[Widget]) -> list[Widget]:
     return cards
 
 
-def _corner_close(ctx: Context, card: Widget) -> Widget | None:
+def _corner_close(ctx: ScreenContext, card: Widget) -> Widget | None:
     """A small unlabeled clickable in a top corner of the card, or centred just below it (the round X)."""
     sw = ctx.screen[2] - ctx.screen[0]
     cx1, cy1, cx2, cy2 = card.bounds
@@ -86,7 +86,7 @@ def _corner_close(ctx: Context, card: Widget) -> Widget | None:
     return None
 
 
-def _prompt(ctx: Context) -> Scene | None:
+def _prompt(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     forms = None
     for prompt in lex.prompts:
@@ -116,7 +116,7 @@ def _prompt(ctx: Context) -> Scene | None:
     return None
 
 
-def _ad(ctx: Context) -> Scene | None:
+def _ad(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     if not ctx.mentions(lex.ad_cues):
         return None
@@ -143,7 +143,7 @@ def _ad(ctx: Context) -> Scene | None:
     return _held_ad(ctx, cue_widgets)
 
 
-def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
+def _held_ad(ctx: ScreenContext, cue_widgets: list[Widget]) -> Scene | None:
     """An ad overlay whose close control is not there yet: only a countdown ("5s", "3 秒") shows where it will be."""
     for cue in cue_widgets:
         window = ctx.window_of(cue)
@@ -160,7 +160,8 @@ def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
     return None
 
 
-def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, card: Widget | None = None) -> Scene:
+def _scene(ctx: ScreenContext, close: Widget, cues: list[Widget], confidence: float,
+           card: Widget | None = None) -> Scene:
     lex = ad_lexicon()
     actions = {"close": control(ctx, close)}
     cta = next((ctx.target_of(c) for c in cues if ctx.target_of(c) is not close
@@ -172,6 +173,6 @@ def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, c
                  dialog_bounds=bounds)
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     # Pixel cues last: a hierarchy (or the OCR window over it) that says "ad" in its structure wins.
     return _prompt(ctx) or _ad(ctx) or pixel_ads.detect(ctx)

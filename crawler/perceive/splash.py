@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, control
+from crawler.perceive.context import ScreenContext, control
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.scene import Scene
 from crawler.screen import Widget
@@ -10,7 +10,7 @@ from crawler.screen import Widget
 MAX_SKIP_CHARS = 12
 
 
-def _countdown(ctx: Context, w: Widget) -> int | None:
+def _countdown(ctx: ScreenContext, w: Widget) -> int | None:
     """Seconds on the skip control: in its own label, or in a digit-only label inside / beside it."""
     lex = ad_lexicon()
     m = lex.skip_text.match(ctx.form(w))
@@ -26,7 +26,7 @@ def _countdown(ctx: Context, w: Widget) -> int | None:
     return None
 
 
-def _small(ctx: Context, w: Widget) -> bool:
+def _small(ctx: ScreenContext, w: Widget) -> bool:
     sw, sh = ctx.screen[2] - ctx.screen[0], ctx.screen[3] - ctx.screen[1]
     x1, y1, x2, y2 = w.bounds
     return 0 < x2 - x1 < sw * 0.45 and 0 < y2 - y1 < sh * 0.15
@@ -40,7 +40,7 @@ def _excluded_id(id_name: str) -> bool:
 SPLASH_MIN_SHARE = 0.6  # a launch ad covers most of the screen
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     widgets = ctx.widgets()
     by_id: Widget | None = None
@@ -84,7 +84,7 @@ def detect(ctx: Context) -> Scene | None:
     )
 
 
-def _without_skip(ctx: Context) -> Scene | None:
+def _without_skip(ctx: ScreenContext) -> Scene | None:
     """A launch ad that offers no skip at all: a splash container covering the screen that carries an ad label."""
     lex = ad_lexicon()
     for w in ctx.widgets():

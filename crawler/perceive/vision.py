@@ -12,6 +12,8 @@ import io
 import cv2
 import numpy as np
 
+from crawler.errors import UserError
+
 Bounds = tuple[int, int, int, int]
 
 REFERENCE_WIDTH = 1080  # thresholds below are in pixels of a 1080-wide screen
@@ -26,7 +28,7 @@ MIN_SIDE = 16
 IMAGE_FORMATS = ("PNG", "JPEG")
 
 
-class BadImage(ValueError):
+class BadImage(UserError, ValueError):
     """The screenshot bytes or array cannot be used as an image."""
 
 

@@ -340,9 +340,10 @@ def _resolve(ref: str) -> Callable:
     return getattr(importlib.import_module(module), name or "cases")
 
 
-def _user_error(exc: BaseException, user_errors: set[str]) -> bool:
-    names = {k.__name__ for k in type(exc).__mro__}
-    return bool(names & user_errors) or "UserError" in names or "UsageError" in names
+def _user_error(exc: BaseException) -> bool:
+    from crawler.errors import UserError
+
+    return isinstance(exc, UserError)
 
 
 def _write_inputs(folder: Path, case: Case) -> None:
@@ -371,7 +372,7 @@ def _judge(case: Case, result: Result) -> Result:
     return result
 
 
-def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) -> Result:
+def _run_one(folder: Path, case: Case, main: Callable) -> Result:
     started = time.monotonic()
     result = Result(case.name, "crash")
     out_path, err_path = folder.with_name(folder.name + ".stdout"), _err_path(folder)
@@ -400,7 +401,7 @@ def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) ->
             except MemoryError:
                 result.outcome, result.detail = "over_memory", "MemoryError"
             except BaseException as exc:  # noqa: BLE001 - everything that escapes is what we are looking for
-                if case.call is not None and _user_error(exc, user_errors):
+                if case.call is not None and _user_error(exc):
                     message = str(exc)
                     if "\n" in message or "\r" in message:
                         result.outcome, result.detail = "bad_error", f"multi-line message: {message[:KEEP_OUTPUT]!r}"
@@ -476,10 +477,7 @@ def _worker(to_child: int, from_child: int, memory_mb: int) -> None:
     import PIL.Image  # noqa: F401
 
     cli = importlib.import_module("crawler.cli")
-    user_errors: set[str] = set(getattr(cli, "USER_ERRORS", ()))
-    if hasattr(cli, "build_parser"):
-        cli.build_parser()  # command modules add their USER_ERRORS
-        user_errors |= set(getattr(cli, "USER_ERRORS", ()))
+    cli.build_parser()  # imports every command module
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _send(from_child, "ready")
@@ -489,7 +487,7 @@ def _worker(to_child: int, from_child: int, memory_mb: int) -> None:
             return
         folder, case = message
         try:
-            result = _run_one(Path(folder), case, cli.main, user_errors)
+            result = _run_one(Path(folder), case, cli.main)
         except BaseException as exc:  # noqa: BLE001 - the harness's own failure on a case is a result, not a death
             result = Result(case.name, "over_memory" if isinstance(exc, MemoryError) else "crash",
                             detail="harness: " + "".join(traceback.format_exception(exc))[-KEEP_OUTPUT:])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crawler.inspect import inspect_screen
+from crawler.inspection import inspect_screen
 from crawler.perceive import vision
 from tests.cli_runner import naysayer, one_line_error
 from tests.fuzz.images import _bases, build_png, encode, png_chunks, structural_cases
