@@ -151,7 +151,8 @@ class Session:
             self.warned_blank = True
             log.warning("%s: the screenshot is black (a secure window?): reading the screen from its hierarchy only",
                         self.device.serial)
-        scene = perceive(hierarchy, None if blank else png, self.ocr)
+        scene = perceive(hierarchy, None if blank else png, self.ocr,
+                         activity=snap.foreground.activity if snap.foreground else "")
         if png is None and not scene.pixel_error:  # the device sent something that is not a PNG (or nothing)
             scene.pixel_error = "screenshot: the device returned no PNG image (empty, or not an image)"
         if scene.pixel_error and not self.warned_pixels:

@@ -43,7 +43,11 @@ def classify(ctx: Context) -> Scene:
     return scene
 
 
-def perceive(hierarchy: Hierarchy, png: bytes | None = None, ocr: Any = None) -> Scene:
-    """What is on screen. Resource-ids and packages first, texts second; pixels (OCR lines, vision shapes) where the
-    hierarchy is blind (needs both `png` and an `ocr` reader, see crawler.perceive.pixels)."""
+def perceive(hierarchy: Hierarchy, png: bytes | None = None, ocr: Any = None, activity: str = "") -> Scene:
+    """What is on screen. Structure first (windows, the activity in front, resource-ids and packages), texts second;
+    pixels (OCR lines, vision shapes) where the hierarchy is blind (needs both `png` and an `ocr` reader, see
+    crawler.perceive.pixels). `activity`: the resumed activity's class name, when known (an ad SDK's activity in
+    front is an ad whatever it says)."""
+    if activity:
+        hierarchy.activity = activity[:300]
     return perceive_with_pixels(hierarchy, png, ocr, classify)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,7 @@ class AdLexicon:
     splash_excluded: PhraseSet
     splash_cues: PhraseSet
     splash_ids: IdGlobs
+    promotion_cues: PhraseSet = field(default_factory=lambda: PhraseSet.of([]))
 
 
 @functools.cache
@@ -189,4 +190,5 @@ def ad_lexicon() -> AdLexicon:
         splash_excluded=PhraseSet.of(data["splash_excluded_cues"]),
         splash_cues=PhraseSet.of(data["splash_cues"]),
         splash_ids=IdGlobs.of(data["splash_ids"]),
+        promotion_cues=PhraseSet.of(data.get("promotion_cues", [])),
     )

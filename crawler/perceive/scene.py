@@ -78,6 +78,8 @@ class Scene:
     confidence: float = 1.0
     dialog_bounds: Bounds | None = None
     pixel_error: str | None = None  # the screenshot could not be used (corrupt, truncated, not an image...): why
+    popup: str | None = None  # ad_popup only: ad, promotion, update, rating, notification, youth_mode, install, unknown
+    ad_sdk: str | None = None  # the ad SDK (crawler/lexicon/ad_sdks.yaml id) whose activity or views show it
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -95,6 +95,7 @@ class AppView:
     apk_sha256: str = ""
     signers: list[Signer] = field(default_factory=list)
     signer_note: str = ""  # why the signers are unknown
+    sdks: list[str] | None = None  # names of the ad SDKs its dex embeds; None: not recorded
 
 
 @dataclass
