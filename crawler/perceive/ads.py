@@ -13,7 +13,7 @@ from crawler.perceive.ad_sdks import ad_sdk_registry
 from crawler.perceive.context import Context, choices, common_ancestor, control, dialog_bounds
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.matching import RoleTable, match_form
-from crawler.perceive.scene import Scene
+from crawler.perceive.scene import Control, Scene
 from crawler.screen import Widget, Window, area, intersect
 
 CLOSE_MAX_FRACTION = 0.15  # a close control is at most this wide, as a fraction of the screen width
@@ -72,7 +72,7 @@ def _corner_close(ctx: Context, card: Widget) -> Widget | None:
     cx1, cy1, cx2, cy2 = card.bounds
     cw, ch = cx2 - cx1, cy2 - cy1
     for w in ctx.targets(ctx.window_of(card)):
-        if w.inner_label() or w is card:
+        if w.inner_label() or w is card or w.checkable:
             continue
         x1, y1, x2, y2 = w.bounds
         width, height = x2 - x1, y2 - y1
@@ -154,19 +154,26 @@ def _ad(ctx: Context) -> Scene | None:
 
 
 def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
-    """An ad overlay whose close control is not there yet: only a countdown ("5s", "3 秒") shows where it will be."""
+    """An ad overlay whose close control is not there yet: a countdown ("5s", "3 秒") shows where it will be, or
+    nothing does (an X that appears after a few seconds with no label): the ad holds the screen meanwhile."""
     for cue in cue_widgets:
         window = ctx.window_of(cue)
         if window is None or not ctx.is_dialog_window(window):
             continue
+        cta = next((ctx.target_of(c) for c in cue_widgets if ctx.window_of(c) is window
+                    and ctx.tappable(ctx.target_of(c))), None)
+        actions = {"cta": control(ctx, cta)} if cta is not None else {}
         for w in window.widgets():
-            match = COUNTDOWN.match(ctx.own_form(w)) if w.label and not w.clickable else None
+            match = COUNTDOWN.match(ctx.own_form(w)) if w.label and not w.clickable \
+                and not ctx.in_status_bar(w) else None
             if match and (w.area <= ctx.screen_area * 0.02):
-                cta = next((ctx.target_of(c) for c in cue_widgets if ctx.window_of(c) is window
-                            and ctx.tappable(ctx.target_of(c))), None)
-                actions = {"cta": control(ctx, cta)} if cta is not None else {}
                 return Scene(kind="ad_popup", popup="ad", package=cue.package, actions=actions,
                              countdown=int(match.group(1)), confidence=0.8, dialog_bounds=dialog_bounds(ctx, [cue, w]))
+        badge = ad_lexicon().ad_badges
+        if cue.label and badge.matches(ctx.own_form(cue)) and window is ctx.windows[-1]:
+            # An overlay window with an ad badge ("Ad", "广告") and no way out yet.
+            return Scene(kind="ad_popup", popup="ad", package=cue.package, actions=actions, confidence=0.7,
+                         dialog_bounds=tuple(window.bounds))
     return None
 
 
@@ -237,7 +244,8 @@ def _sdk_in_front(ctx: Context) -> Scene | None:
     countdown = None
     if close is None:
         for w in window.widgets():
-            match = COUNTDOWN.match(ctx.own_form(w)) if w.label and not w.clickable else None
+            match = COUNTDOWN.match(ctx.own_form(w)) if w.label and not w.clickable \
+                and not ctx.in_status_bar(w) else None
             if match and w.area <= ctx.screen_area * 0.02:
                 countdown = int(match.group(1))
                 break
@@ -348,3 +356,58 @@ def _modal(ctx: Context) -> Scene | None:
 def detect(ctx: Context) -> Scene | None:
     # Pixel cues last: a hierarchy (or the OCR window over it) that says "ad" in its structure wins.
     return _sdk_in_front(ctx) or _prompt(ctx) or _ad(ctx) or _modal(ctx) or pixel_ads.detect(ctx)
+
+
+# -- for a session stuck on a screen it cannot read -------------------------------------------------------------------
+
+def structural_close(hierarchy) -> Control | None:
+    """A close control found by its words, id or shape on any screen (an X, ×, 关闭, an id with "close", a small square
+    at a card's corner or a top corner of the screen), for a session stuck on a modal nobody named."""
+    ctx = Context.of(hierarchy)
+    window = _top_window(ctx)
+    if window is None:
+        return None
+    closes = [w for w in _close_controls(ctx) if ctx.window_of(w) is window]
+    if closes:
+        return control(ctx, closes[0])
+    for card, win in _modal_containers(ctx):
+        found = _corner_close(ctx, card)
+        if found is not None:
+            return control(ctx, found)
+    found = _screen_corner_close(ctx, window)
+    return control(ctx, found) if found is not None else None
+
+
+def outside_point(hierarchy, dialog: tuple[int, int, int, int] | None) -> tuple[int, int] | None:
+    """A point outside the dialog (its bounds, else the top window when it is smaller than the screen), on the dimmed
+    page: above it if there is room, else below it. None when nothing modal is known."""
+    ctx = Context.of(hierarchy)
+    if dialog is None:
+        window = _top_window(ctx)
+        if window is None or area(window.bounds) >= ctx.screen_area * 0.85:
+            return None
+        dialog = tuple(window.bounds)
+    sx1, sy1, sx2, sy2 = ctx.screen
+    margin = (sy2 - sy1) * 0.08
+    x = (sx1 + sx2) // 2
+    if dialog[1] - sy1 >= 2 * margin:
+        return x, int(sy1 + max(margin, (dialog[1] - sy1) / 2))
+    if sy2 - dialog[3] >= 2 * margin:
+        return x, int(dialog[3] + (sy2 - dialog[3]) / 2)
+    return None
+
+
+def textless_close(ctx: Context, parts: list[Widget]) -> Widget | None:
+    """A dialog's way out that says nothing: an X-like control (id, desc, glyph) in the dialog's window, else a small
+    unlabelled square at the corner of (or just below) the card holding `parts`. For consent dialogs whose only
+    refusal is an icon."""
+    window = ctx.window_of(parts[0]) if parts else None
+    if window is None:
+        return None
+    closes = [w for w in _close_controls(ctx) if ctx.window_of(w) is window]
+    if closes:
+        return closes[0]
+    card = common_ancestor(parts)
+    if card is None or area(card.bounds) >= ctx.screen_area * 0.9:
+        card = window.root if area(window.bounds) < ctx.screen_area * 0.85 else None
+    return _corner_close(ctx, card) if card is not None else None

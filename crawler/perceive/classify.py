@@ -38,6 +38,8 @@ def classify(ctx: Context) -> Scene:
     else:
         scene = Scene(kind="app", package=ctx.top_package, confidence=1.0)
     scene.text = ctx.lines()
+    if scene.dialog_bounds is not None and scene.kind != "app":
+        scene.dialog_text = ctx.lines_within(scene.dialog_bounds)
     if not scene.package:
         scene.package = ctx.top_package
     return scene

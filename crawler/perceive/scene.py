@@ -73,6 +73,7 @@ class Scene:
     actions: dict[str, Control] = field(default_factory=dict)
     checkboxes: list[Checkbox] = field(default_factory=list)
     text: list[str] = field(default_factory=list)  # the lines read, normalised, bounded
+    dialog_text: list[str] = field(default_factory=list)  # the lines inside dialog_bounds (what the dialog says)
     countdown: int | None = None  # seconds shown on a skip control ("跳过 3")
     source: str = "hierarchy"  # hierarchy | ocr | hierarchy+ocr
     confidence: float = 1.0

@@ -132,3 +132,122 @@ def test_ad_sdk_registry_has_sourced_facts_for_sdks_worldwide():
     assert registry.by_activity("com.google.android.gms.auth.api.signin.internal.SignInHubActivity") is None
     assert registry.by_class("com.kwad.sdk.api.KsAdSDK").id == "kuaishou"
     assert registry.by_class("com.qq.eat.Menu") is None
+
+
+def test_consent_dialog_whose_only_refusal_is_an_icon_x():
+    dialog = node((60, 400, 660, 1200), children=[
+        node((80, 420, 580, 480), "android.widget.TextView", text="隐私政策"),
+        node((80, 500, 640, 900), "android.widget.TextView", text="请阅读《用户协议》和《隐私政策》了解我们如何处理您的个人信息"),
+        node((160, 1050, 560, 1150), "android.widget.Button", text="同意并继续", clickable=True),
+        node((596, 410, 650, 464), "android.widget.ImageView", clickable=True)])
+    scene = perceive(dump(page(), dialog))
+    assert scene.kind == "consent_dialog"
+    assert scene.actions["refuse"].bounds == (596, 410, 650, 464) and scene.actions["accept"].text == "同意并继续"
+    assert "隐私政策" in scene.dialog_text and "My recipes" not in scene.dialog_text
+    assert "My recipes" in scene.text
+
+
+def test_a_tap_reaches_the_topmost_window_and_overlays_not_what_lies_below():
+    from crawler.hittest import describe_hit, node_at, reaches
+    from strategies.widgets import widgets_of
+
+    ad = node((0, 800, 720, 1600), pkg=PKG, children=[
+        node((100, 1300, 620, 1400), "android.widget.Button", text="Order now", clickable=True)])
+    h = dump(page(), ad)
+    rows = [w for w in h.widgets if w.clickable and "Row" in w.inner_label()]
+    covered = next(w for w in rows if w.bounds[1] >= 1200)
+    visible = next(w for w in rows if w.bounds[3] <= 800)
+    assert not reaches(h, covered) and reaches(h, visible)
+    window, hit = node_at(h, *((covered.bounds[0] + covered.bounds[2]) // 2, 1350))
+    assert window is h.windows[-1] and hit.text == "Order now"
+    assert describe_hit(h, 360, 1350)["text"] == "Order now"
+    offered = {w.control.text for w in widgets_of(h, PKG)}
+    assert "Order now" in offered and covered.inner_label() not in offered and visible.inner_label() in offered
+
+
+PC = "com.android.permissioncontroller"
+
+
+def system_dialog(*kids, bounds=(40, 600, 680, 1100), pkg=PC):
+    return node(bounds, pkg=pkg, children=list(kids))
+
+
+def app_dialog(*kids):
+    return node((60, 500, 660, 1100), children=list(kids))
+
+
+def actions_of(scene):
+    return {role: c.text for role, c in scene.actions.items()}
+
+
+def test_android_10_deny_only_follow_up_is_a_permission_dialog_to_deny():
+    d = system_dialog(
+        node((80, 640, 640, 800), "android.widget.TextView", pkg=PC,
+             text="This app was designed for an older version of Android. Denying this permission may cause it to "
+                  "no longer function as intended."),
+        node((300, 1000, 440, 1080), "android.widget.Button", text="CANCEL", clickable=True, pkg=PC),
+        node((460, 1000, 660, 1080), "android.widget.Button", text="DENY ANYWAY", clickable=True, pkg=PC))
+    scene = perceive(dump(page(), d))
+    assert scene.kind == "permission_dialog" and actions_of(scene) == {"deny": "DENY ANYWAY"}
+
+
+def test_traditional_chinese_permission_dialog_names_its_group():
+    d = system_dialog(
+        node((80, 640, 640, 800), "android.widget.TextView", text="要允許「錄音機」錄音嗎？", pkg=PC),
+        node((80, 900, 640, 980), "android.widget.Button", text="使用應用程式時", clickable=True, pkg=PC),
+        node((80, 1000, 640, 1080), "android.widget.Button", text="不允許", clickable=True, pkg=PC))
+    scene = perceive(dump(page(), d))
+    assert scene.kind == "permission_dialog" and scene.permission == "microphone"
+    assert actions_of(scene) == {"allow_foreground": "使用應用程式時", "deny": "不允許"}
+
+
+def test_a_small_system_prompt_on_a_tall_screen_is_not_chrome():
+    ui = "com.android.systemui"
+    d = node((40, 1200, 1040, 1500), pkg=ui, children=[
+        node((80, 1220, 1000, 1300), "android.widget.TextView", text="Allow Chat to send you notifications?", pkg=ui),
+        node((80, 1400, 500, 1480), "android.widget.Button", text="Allow", clickable=True, pkg=ui),
+        node((540, 1400, 1000, 1480), "android.widget.Button", text="Don't allow", clickable=True, pkg=ui)])
+    tall = node((0, 0, 1080, 2400), children=[node((0, 100, 1080, 300), "android.widget.TextView", text="Chat")])
+    scene = perceive(dump(tall, d))
+    assert scene.kind == "permission_dialog" and scene.permission == "notifications"
+    status_bar = node((0, 0, 1080, 80), pkg=ui, children=[node((900, 10, 1000, 70), "android.widget.TextView",
+                                                                text="9:41", pkg=ui)])
+    assert perceive(dump(tall, status_bar)).kind == "app"
+
+
+def test_rationale_and_rating_phrasings_real_apps_use():
+    en = app_dialog(
+        node((80, 520, 640, 580), "android.widget.TextView", text="Enable Background Location Access"),
+        node((80, 600, 640, 800), "android.widget.TextView", clickable=True,
+             text="We use your location in the background to log your runs."),
+        node((80, 950, 340, 1050), "android.widget.Button", text="No, not now", clickable=True),
+        node((360, 950, 640, 1050), "android.widget.Button", text="Enable", clickable=True))
+    scene = perceive(dump(page(), en))
+    assert scene.kind == "rationale_dialog" and scene.permission == "location"
+    assert actions_of(scene) == {"not_now": "No, not now", "grant": "Enable"}
+    zh = app_dialog(
+        node((80, 520, 640, 580), "android.widget.TextView", text="提示"),
+        node((80, 600, 640, 800), "android.widget.TextView", text="拍照搜题需要用相机拍下题目，用于识别文字"),
+        node((80, 950, 340, 1050), "android.widget.Button", text="取消", clickable=True),
+        node((360, 950, 640, 1050), "android.widget.Button", text="好的", clickable=True))
+    scene = perceive(dump(page(), zh))
+    assert scene.kind == "rationale_dialog" and scene.permission == "camera"
+    rating = app_dialog(
+        node((80, 520, 640, 580), "android.widget.TextView", text="Please rate this application"),
+        node((80, 950, 340, 1050), "android.widget.Button", text="Don't show", clickable=True),
+        node((360, 950, 640, 1050), "android.widget.Button", text="Rate", clickable=True))
+    scene = perceive(dump(page(), rating))
+    assert scene.kind == "ad_popup" and scene.popup == "rating"
+    assert actions_of(scene) == {"close": "Don't show", "cta": "Rate"}
+
+
+def test_a_sign_up_pages_skip_is_no_launch_ad_by_its_id_alone():
+    def screen(*extra):
+        return node((0, 0, 720, 1600), children=[
+            node((560, 80, 700, 140), "android.widget.TextView", text="Skip", rid=f"{PKG}:id/btn_skip", clickable=True),
+            *extra])
+    signup = screen(node((60, 600, 660, 700), "android.widget.TextView", text="Create account"),
+                    node((60, 800, 660, 900), "android.widget.EditText", text="Email", clickable=True))
+    assert perceive(dump(signup)).kind == "app"
+    launch_ad = screen(node((0, 0, 720, 1400), "android.widget.ImageView", rid=f"{PKG}:id/splash_ad_image"))
+    assert perceive(dump(launch_ad)).kind == "splash_ad"
