@@ -48,6 +48,11 @@ bench: $(STAMP) $(FONT_STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/evidence.py
 	$(BIN)/python bench/lab.py
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python -m tests.fuzz.harness tests.fuzz.evidence:full_cases --workers 2
+	$(BIN)/python bench/perception.py
+	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) runs

@@ -23,11 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import adbutils
 
+from crawler.crawl import CrawlOptions
 from crawler.demo import SimFarm
 from crawler.device import AndroidDevice
 from crawler.perceive import perceive
 from crawler.screen import parse_hierarchy
-from crawler.session import CrawlSettings, Session
+from crawler.session import Session
 from crawler.state import state_key
 from crawler.store import RunStore
 from crawler.wire import FastAdbClient
@@ -74,7 +75,7 @@ def host_cpu_per_step(repeat: int) -> tuple[float, float, int]:
 
 def crawl_rate(serial: str, client: adbutils.AdbClient, steps: int) -> tuple[float, int]:
     device = AndroidDevice(serial, client)
-    settings = CrawlSettings(budget=10_000, steps=steps, idle=0)
+    settings = CrawlOptions(budget=10_000, steps=steps, idle=0)  # the loop alone: no OCR engine, no APK pull
     with tempfile.TemporaryDirectory() as tmp, RunStore.create(Path(tmp), "bench") as store:
         start = time.perf_counter()
         Session(device, PACKAGE, make_strategy("deny"), store, settings).run()

@@ -36,8 +36,8 @@ MB = 1 << 20
 def crawl(package: str, budget: float, out: Path) -> tuple[Path, float]:
     app_file = REPO / "emulator" / "zoo" / "apps" / APP_FILES.get(package, "shop_popup.yaml")
     with IsolatedAdbServer() as adb:
-        serve = subprocess.Popen([sys.executable, "-m", "emulator.sim.cli_serve", "--apps", str(app_file),
-                                  "--adb-port", str(adb.port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        serve = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--adb-port", str(adb.port), "sim", "serve",
+                                  "--apps", str(app_file)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             serial = serve.stdout.readline().strip()

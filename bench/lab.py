@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.demo import SimFarm
 from crawler.lab import JobResult, JobSpec, LabOptions, run_lab
+from crawler.lab.index import LabIndex
 from crawler.lab.job import result_from_run
-from crawler.lab.queue import LabIndex
 from crawler.store import RunStore
 from emulator.sim.adb_server import IsolatedAdbServer
 from emulator.zoo import load_app

@@ -1,6 +1,6 @@
 """Pixel perception: timings, how often a crawl needs OCR, scene accuracy. `python bench/ocr.py` from the repo root.
 
-1. Median timings of the pixel steps on the screens drawn by tests/unit/test_vision.py (720x1600) and on the real
+1. Median timings of the pixel steps on the screens drawn by tests/drawn_screens.py (720x1600) and on the real
    screenshots in shared/reference/real/img (read in place; skipped if absent): decode, vision, OCR of the whole
    screen, of the dialog crop, and a cached repeat.
 2. Share of crawl steps that needed OCR on hierarchy-rich zoo apps (no pixel-only screen or dialog): each app crawled
@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crawler.perceive import classify, ocr, pixels, vision
-from tests.unit import test_vision as screens
+from tests import drawn_screens as screens
+from tests.reference import REAL, real_images
 
 EXPECTED_SCENE = {"permission_dialog": "permission_dialog", "consent_dialog": "consent_dialog",
                   "splash_ad": "splash_ad", "ad_popup": "ad_popup"}  # other labels: hard negatives
@@ -152,7 +153,7 @@ def ocr_share(limit: int, budget: float) -> None:
                 run, _reason, _detail = crawl_app(serial=serial, package=package, out=Path(tmp) / package,
                                                   device=device, budget=budget, idle=0.0, ocr=True, progress=False)
             with RunStore.open(run) as store:
-                scenes = [s.data["scene"] for s in store.trace().of("observation")]
+                scenes = [obs.scene for obs in store.trace().observations()]
             from_pixels = sum(1 for scene in scenes if scene.get("source", "hierarchy") != "hierarchy")
             total.update(steps=counter.steps, ocr=counter.pixel_steps, observations=len(scenes), pixels=from_pixels)
             print(f"| {package} | {counter.steps} | {counter.pixel_steps} | {from_pixels} of {len(scenes)} |")
@@ -162,9 +163,9 @@ def ocr_share(limit: int, budget: float) -> None:
 
 
 def scene_accuracy() -> None:
-    from crawler.inspect import inspect_screen
+    from crawler.inspection import inspect_screen
 
-    table = screens.REAL / "img" / "sources.tsv"
+    table = REAL / "img" / "sources.tsv"
     if not table.is_file():
         print(f"\nreal screenshots absent: {table.parent}")
         return
@@ -218,15 +219,15 @@ def main() -> int:
     print_table("Drawn screens (PNG, 720x1600)",
                 [measure(name, data, engine, args.repeat, args.ocr_repeat) for name, data in drawn])
 
-    real = screens.real_images()
+    real = real_images()
     if args.real_limit:
         real = real[: args.real_limit]
     if real:
-        print_table(f"Real screenshots (JPEG, {screens.REAL / 'img'})",
+        print_table(f"Real screenshots (JPEG, {REAL / 'img'})",
                     [measure(file[:48], path.read_bytes(), engine, args.repeat, args.ocr_repeat)
                      for file, _label, path in real])
     else:
-        print(f"\nreal screenshots absent: {screens.REAL / 'img'}")
+        print(f"\nreal screenshots absent: {REAL / 'img'}")
     return 0
 
 

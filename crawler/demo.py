@@ -35,8 +35,8 @@ class SimFarm:
         self.serials: list[str] = []
 
     def __enter__(self) -> list[str]:
-        cmd = [sys.executable, "-m", "emulator.sim.cli_serve", "--devices", str(self.devices),
-               "--adb-port", str(self.adb_port), "--skin", ",".join(self.skins), "--locale", self.locale]
+        cmd = [sys.executable, "-m", "crawler.cli", "--adb-port", str(self.adb_port), "sim", "serve",
+               "--devices", str(self.devices), "--skin", ",".join(self.skins), "--locale", self.locale]
         if self.apps:
             cmd += ["--apps", *self.apps]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -86,11 +86,11 @@ def crawl_zoo(root: Path, devices: int, budget: float, on_done=None) -> tuple[li
     apps = load_zoo()
     with IsolatedAdbServer() as adb, SimFarm(devices, adb.port) as serials:
         results = run_lab([a.manifest.package for a in apps], serials, root, adb_port=adb.port,
-                          options=LabOptions(budget=budget, idle=900.0, ocr=True), on_done=on_done)
+                          options=LabOptions(budget=budget), on_done=on_done)
     return apps, results
 
 
-def run_demo(devices: int = 4, out: Path = Path("runs"), as_json: bool = False, budget: float = 240.0) -> int:
+def run_demo(devices: int, out: Path, as_json: bool, budget: float) -> int:
     console = stderr_console()
     root = out / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     root.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import adbutils
 
 from crawler.android.dumpsys import Foreground, PackageState, package_state, resumed_activity, screen_size
 from crawler.android.logcat import LogcatReader
+from crawler.errors import UserError
 from crawler.wire import FastAdbClient
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ ROM_PROPS = (  # getprop key -> ROM name, first match wins
 )
 
 
-class DeviceError(Exception):
+class DeviceError(UserError):
     """A problem with the device the user named: one line, shown as is."""
 
 

@@ -16,38 +16,27 @@ from __future__ import annotations
 import io
 import json
 import math
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from crawler.trace import Step, Trace
+from crawler.errors import UserError
+from crawler.text_safety import export_text
+from crawler.trace import Act, Event, EventType, Obs, Recovery, RecoveryType, Step, StepKind, Trace
 
 FORMATS = ("graphml", "json", "dot")
 OUTCOMES = ("same_state", "new_state", "left_app", "app_died", "crashed")
-TEXT_LIMIT = 200  # characters kept of any string attribute
 LABEL_LIMIT = 60  # characters of a DOT label line
-UNSAFE_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")  # controls, bidi/format, surrogates, private, unassigned
-CRASH_EVENTS = ("crash",)
-DEATH_EVENTS = ("app_died", "proc_died")
-CRASH_RECOVERIES = ("crashed",)
-DEATH_RECOVERIES = ("died",)
-LEFT_RECOVERIES = ("left_app",)
+CRASH_EVENTS = (EventType.CRASH,)
+DEATH_EVENTS = (EventType.APP_DIED, EventType.PROC_DIED)
+CRASH_RECOVERIES = (RecoveryType.CRASHED,)
+DEATH_RECOVERIES = (RecoveryType.DIED,)
+LEFT_RECOVERIES = (RecoveryType.LEFT_APP,)
 
 
-class UnknownGraphFormat(ValueError):
+class UnknownGraphFormat(UserError, ValueError):
     pass
-
-
-def safe_text(value: Any, limit: int = TEXT_LIMIT) -> str:
-    """A bounded string with no control, format (bidi), surrogate or private characters: safe in XML and DOT."""
-    if value is None:
-        return ""
-    text = str(value)[: limit * 2]
-    if not text.isprintable():
-        text = "".join(" " if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in text)
-    return text[:limit]
 
 
 def _scalar(value: Any) -> str | int | float | bool:
@@ -55,77 +44,73 @@ def _scalar(value: Any) -> str | int | float | bool:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else 0.0
-    return safe_text(value)
+    return export_text(value)
 
 
-def _ours(step: Step, package: str) -> bool:
+def _ours(event: Event, package: str) -> bool:
     """An event about the app under test (events name their package; others' deaths are not our outcome)."""
-    other = step.data.get("package")
-    return not package or not other or other == package
+    return not package or not event.package or event.package == package
 
 
-def _outcome(between: list[Step], before: Step, after: Step, package: str) -> str:
+def _outcome(between: list[Step], before: Obs, after: Obs, package: str) -> str:
+    events = [Event.of(s) for s in between if s.kind == StepKind.EVENT]
+    recoveries = [Recovery.of(s).type for s in between if s.kind == StepKind.RECOVERY]
+
     def seen(event_types: tuple[str, ...], recovery_types: tuple[str, ...]) -> bool:
-        return any(
-            (s.kind == "event" and s.data.get("type") in event_types and _ours(s, package))
-            or (s.kind == "recovery" and s.data.get("type") in recovery_types)
-            for s in between)
+        return any(e.type in event_types and _ours(e, package) for e in events) \
+            or any(r in recovery_types for r in recoveries)
 
     if seen(CRASH_EVENTS, CRASH_RECOVERIES):
         return "crashed"
     if seen(DEATH_EVENTS, DEATH_RECOVERIES):
         return "app_died"
-    if seen((), LEFT_RECOVERIES) or not after.data.get("app_in_front", True):
+    if seen((), LEFT_RECOVERIES) or after.app_in_front is False:
         return "left_app"
-    return "same_state" if after.data.get("state") == before.data.get("state") else "new_state"
+    return "same_state" if after.state == before.state else "new_state"
 
 
-def _add_state(graph: nx.MultiDiGraph, step: Step) -> str:
-    state = safe_text(step.data.get("state", ""))
-    png = step.data.get("png") or ""
+def _add_state(graph: nx.MultiDiGraph, obs: Obs) -> str:
+    state = export_text(obs.state)
+    png = obs.png or ""
     if state not in graph:
-        scene = step.data.get("scene") or {}
-        kind = scene.get("kind") if isinstance(scene, dict) else scene
-        graph.add_node(state, package=safe_text(step.data.get("package")),
-                       activity=safe_text(step.data.get("activity")), scene=safe_text(kind),
-                       first_seq=step.seq, last_seq=step.seq, visits=0, png=safe_text(png))
+        graph.add_node(state, package=export_text(obs.package), activity=export_text(obs.activity),
+                       scene=export_text(obs.scene.get("kind")), first_seq=obs.seq, last_seq=obs.seq, visits=0,
+                       png=export_text(png))
     node = graph.nodes[state]
     node["visits"] += 1
-    node["last_seq"] = step.seq
+    node["last_seq"] = obs.seq
     if not node["png"] and png:
-        node["png"] = safe_text(png)
+        node["png"] = export_text(png)
     return state
 
 
-def _add_transition(graph: nx.MultiDiGraph, action: Step, before: Step, after: Step, between: list[Step],
+def _add_transition(graph: nx.MultiDiGraph, action: Act, before: Obs, after: Obs, between: list[Step],
                     package: str) -> None:
-    data = action.data
-    target = data.get("target") if isinstance(data.get("target"), dict) else {}
-    attrs = {"seq": action.seq, "t": action.t, "type": data.get("type"), "role": data.get("role"),
-             "scene": data.get("scene"), "permission": data.get("permission"), "text": target.get("text"),
-             "reason": data.get("reason"), "user_like": bool(data.get("user_like", True)),
-             "outcome": _outcome(between, before, after, package)}
-    graph.add_edge(safe_text(before.data.get("state", "")), safe_text(after.data.get("state", "")), key=action.seq,
+    attrs = {"seq": action.seq, "t": action.t, "type": action.type, "role": action.role, "scene": action.scene,
+             "permission": action.permission, "text": action.target.get("text"), "reason": action.reason,
+             "user_like": action.user_like, "outcome": _outcome(between, before, after, package)}
+    graph.add_edge(export_text(before.state), export_text(after.state), key=action.seq,
                    **{k: _scalar(v) for k, v in attrs.items()})
 
 
 def build_graph(trace: Trace) -> nx.MultiDiGraph:
     package = trace.package
-    graph = nx.MultiDiGraph(package=safe_text(package))
-    last_obs: Step | None = None
-    pending: list[Step] = []  # actions since the last observation
+    graph = nx.MultiDiGraph(package=export_text(package))
+    last_obs: Obs | None = None
+    pending: list[Act] = []  # actions since the last observation
     between: list[Step] = []  # events and recoveries since the first pending action
     for step in trace.steps:
-        if step.kind == "observation":
-            _add_state(graph, step)
+        if step.kind == StepKind.OBSERVATION:
+            obs = Obs.of(step)
+            _add_state(graph, obs)
             if last_obs is not None:
                 for action in pending:
                     later = [s for s in between if s.seq > action.seq]
-                    _add_transition(graph, action, last_obs, step, later, package)
-            pending, between, last_obs = [], [], step
-        elif step.kind == "action":
+                    _add_transition(graph, action, last_obs, obs, later, package)
+            pending, between, last_obs = [], [], obs
+        elif step.kind == StepKind.ACTION:
             if last_obs is not None:
-                pending.append(step)
+                pending.append(Act.of(step))
         elif pending:
             between.append(step)
     return graph
@@ -135,13 +120,13 @@ def build_graph(trace: Trace) -> nx.MultiDiGraph:
 def _dot_id(text: Any) -> str:
     """A DOT quoted string. In DOT only \\" is an escape inside quotes, and a backslash pair is read as a pair, so
     escaping backslashes then quotes means app text can neither end the string nor form a Graphviz escape (\\N, \\l)."""
-    value = safe_text(text)
+    value = export_text(text)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _dot_label(*lines: Any) -> str:
     """Several lines, each escaped, joined with DOT's own line break (a raw \\n only we write)."""
-    kept = [safe_text(line, LABEL_LIMIT) for line in lines if line not in (None, "")]
+    kept = [export_text(line, LABEL_LIMIT) for line in lines if line not in (None, "")]
     return '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in kept) + '"'
 
 

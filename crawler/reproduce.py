@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,34 +31,39 @@ from typing import Any
 import networkx as nx
 import yaml
 
+from crawler.crawl import CrawlOptions, run_crawl
 from crawler.detectors.finding import Finding
+from crawler.errors import UserError
 from crawler.graph import build_graph
-from crawler.session import REFUSAL_ROLES, CrawlSettings, Session
+from crawler.session import REFUSAL_ROLES
 from crawler.store import RunStore
-from crawler.trace import Step, Trace
+from crawler.trace import Act, ActedBy, ActionType, Obs, SceneKind, Step, StepKind, Trace
 from strategies.replay import PlannedReplay, PlannedStep
 
 RULES_FILE = Path(__file__).with_name("reproduce.yaml")
 UNTIL = ("trigger", "key", "last")
-SKIPPED_ACTIONS = ("clear_data", "kill_background")  # the session's own bookkeeping, never a way to a state
-AUTO_TYPES = ("time", "wait", "launch", "relaunch")
+# the session's own bookkeeping, never a way to a state
+SKIPPED_ACTIONS = (ActionType.CLEAR_DATA, ActionType.KILL_BACKGROUND)
+TIME_EDGE = "time"  # a graph edge where the screen changed with no action
+AUTO_TYPES = (TIME_EDGE, ActionType.WAIT, ActionType.LAUNCH, ActionType.RELAUNCH)
 ID_LIMIT = 80
-DIALOG_SCENES = ("permission_dialog", "rationale_dialog", "consent_dialog")  # known by kind + permission, any ROM
+# known by kind + permission, any ROM
+DIALOG_SCENES = (SceneKind.PERMISSION_DIALOG, SceneKind.RATIONALE_DIALOG, SceneKind.CONSENT_DIALOG)
 
 
-class NoFindings(Exception):
+class NoFindings(UserError):
     """The run has no findings to reproduce."""
 
 
-class UnknownFinding(Exception):
+class UnknownFinding(UserError):
     """The finding id is not one of the run's findings."""
 
 
-class CannotPlan(Exception):
+class CannotPlan(UserError):
     """The run's trace does not show a way from a cold start to the finding."""
 
 
-class BadOutput(Exception):
+class BadOutput(UserError):
     """--out is not a folder the new runs can go in."""
 
 
@@ -164,28 +169,29 @@ def transition_graph(trace: Trace) -> nx.MultiDiGraph:
     """The run's state graph (crawler.graph) plus a "time" edge wherever the screen changed with no action between
     two observations (a splash that moves on, a dialog on a timer), keyed by the later observation's seq."""
     graph = build_graph(trace)
-    previous: Step | None = None
+    previous: Obs | None = None
     acted = False
     for step in trace.steps:
-        if step.kind == "action":
+        if step.kind == StepKind.ACTION:
             acted = True
-        elif step.kind == "observation":
-            if previous is not None and not acted and previous.data.get("state") != step.data.get("state"):
-                graph.add_edge(str(previous.data.get("state", "")), str(step.data.get("state", "")), key=step.seq,
-                               seq=step.seq, t=step.t, type="time")
-            previous, acted = step, False
+        elif step.kind == StepKind.OBSERVATION:
+            obs = Obs.of(step)
+            if previous is not None and not acted and previous.state != obs.state:
+                graph.add_edge(previous.state, obs.state, key=obs.seq, seq=obs.seq, t=obs.t, type=TIME_EDGE)
+            previous, acted = obs, False
     return graph
 
 
 def _is_way(step: Step | None, data: dict[str, Any]) -> bool:
     """An edge a replay can take: time passing, or an action other than the session's own bookkeeping."""
-    if data.get("type") == "time":
+    if data.get("type") == TIME_EDGE:
         return True
-    if step is None or step.kind != "action":
+    if step is None or step.kind != StepKind.ACTION:
         return False
-    if step.data.get("type") in SKIPPED_ACTIONS:
+    act = Act.of(step)
+    if act.type in SKIPPED_ACTIONS:
         return False
-    return not (step.data.get("by") == "session" and step.data.get("type") == "home")  # the idle watch
+    return not (act.by == ActedBy.SESSION and act.type == ActionType.HOME)  # the idle watch
 
 
 def _shortest(graph: nx.MultiDiGraph, by_seq: dict[int, Step], source: str, target: str,
@@ -211,29 +217,31 @@ def _settled(graph: nx.MultiDiGraph, state: str) -> tuple[str, ...]:
     seen, todo = set(), [state]
     while todo:
         for _, v, data in graph.out_edges(todo.pop(), data=True):
-            if data.get("type") == "time" and v != state and v not in seen:
+            if data.get("type") == TIME_EDGE and v != state and v not in seen:
                 seen.add(v)
                 todo.append(v)
     return tuple(sorted(seen))
 
 
-def _next_obs(trace: Trace, seq: int) -> Step | None:
-    return next((s for s in trace.after(seq) if s.kind == "observation"), None)
+def _next_obs(trace: Trace, seq: int) -> Obs | None:
+    return next((Obs.of(s) for s in trace.after(seq) if s.kind == StepKind.OBSERVATION), None)
 
 
-def _obs_before(trace: Trace, seq: int) -> Step | None:
-    before = [s for s in trace.steps if s.seq < seq and s.kind == "observation"]
-    return before[-1] if before else None
+def _obs_before(trace: Trace, seq: int) -> Obs | None:
+    before = [s for s in trace.steps if s.seq < seq and s.kind == StepKind.OBSERVATION]
+    return Obs.of(before[-1]) if before else None
 
 
 def _is_strategy_action(step: Step | None) -> bool:
-    return step is not None and step.kind == "action" and step.data.get("by") == "strategy" \
-        and step.data.get("type") != "wait"
+    if step is None or step.kind != StepKind.ACTION:
+        return False
+    act = Act.of(step)
+    return act.by == ActedBy.STRATEGY and act.type != ActionType.WAIT
 
 
-def _start_observation(trace: Trace) -> Step:
-    launch = next((s for s in trace.of("action") if s.data.get("type") == "launch"), None)
-    first = _next_obs(trace, launch.seq) if launch else next(trace.of("observation"), None)
+def _start_observation(trace: Trace) -> Obs:
+    launch = next((a for a in trace.actions() if a.type == ActionType.LAUNCH), None)
+    first = _next_obs(trace, launch.seq) if launch else next(trace.observations(), None)
     if first is None:
         raise CannotPlan("the run has no observation after its first launch: nothing to start from")
     return first
@@ -253,31 +261,31 @@ def _waypoints(trace: Trace, by_seq: dict[int, Step], finding: Finding, rule: Ki
     group = finding.metrics.get("permission") or finding.metrics.get("denied")
     if group:
         # the refusals of this permission before the finding set the permission state the finding needs
-        cleared = max((s.seq for s in trace.of("action") if s.data.get("type") == "clear_data" and s.seq < cut),
+        cleared = max((a.seq for a in trace.actions() if a.type == ActionType.CLEAR_DATA and a.seq < cut),
                       default=-1)
-        essential |= {s.seq for s in trace.of("action")
-                      if cleared < s.seq < cut and _is_strategy_action(s) and s.data.get("role") in REFUSAL_ROLES
-                      and s.data.get("permission") == group}
+        essential |= {a.seq for a in trace.actions()
+                      if cleared < a.seq < cut and a.by == ActedBy.STRATEGY and a.type != ActionType.WAIT
+                      and a.role in REFUSAL_ROLES and a.permission == group}
     return sorted(essential), cut
 
 
-def _effect(trace: Trace, by_seq: dict[int, Step], cut: int, last_waypoint: int) -> Step | None:
+def _effect(trace: Trace, by_seq: dict[int, Step], cut: int, last_waypoint: int) -> Obs | None:
     """The observation the replay waits for: the cut itself, or the first look after an event/recovery cut."""
     step = by_seq.get(cut)
-    if step is None or step.kind == "action" or cut <= last_waypoint:
+    if step is None or step.kind == StepKind.ACTION or cut <= last_waypoint:
         return None
-    return step if step.kind == "observation" else _next_obs(trace, cut)
+    return Obs.of(step) if step.kind == StepKind.OBSERVATION else _next_obs(trace, cut)
 
 
 def _duration(trace: Trace, by_seq: dict[int, Step], seq: int, quit_window: float) -> float:
     """How long the recorded transition took (plus the refusal watch the session adds after a refusal)."""
     step = by_seq[seq]
-    if step.kind == "observation":  # a time edge: from the look before
+    if step.kind == StepKind.OBSERVATION:  # a time edge: from the look before
         before = _obs_before(trace, seq)
         return max(0.0, step.t - before.t) if before else 0.0
     after = _next_obs(trace, seq)
     took = max(0.0, after.t - step.t) if after else 0.0
-    return took + (quit_window if step.data.get("role") in REFUSAL_ROLES else 0.0)
+    return took + (quit_window if Act.of(step).role in REFUSAL_ROLES else 0.0)
 
 
 def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None) -> ReproductionPlan:
@@ -286,7 +294,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
     rule = rules.of(finding.kind)
     by_seq = {s.seq: s for s in trace.steps}
     settings = trace.start.get("settings") or {}
-    quit_window = float(settings.get("quit_window", CrawlSettings.quit_window) or CrawlSettings.quit_window)
+    quit_window = float(settings.get("quit_window", CrawlOptions.quit_window) or CrawlOptions.quit_window)
     graph = transition_graph(trace)
     edge_of = {key: (u, v) for u, v, key in graph.edges(keys=True)}
     start = _start_observation(trace)
@@ -296,7 +304,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
         raise CannotPlan(f"finding {finding.id}: its steps hold no action of ours and no state to reach")
 
     planned: list[PlannedStep] = []
-    here, elapsed = str(start.data.get("state", "")), 0.0
+    here, elapsed = start.state, 0.0
     anchor_t = start.t  # recorded time of the last essential step (or the cold start)
 
     def offset(t: float) -> float:
@@ -311,15 +319,17 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
             raise CannotPlan(f"finding {finding.id}: no recorded way from the cold start to {what}")
         for u, v, seq in path:
             step = by_seq[seq]
-            data = {} if step.kind == "observation" else dict(step.data)
-            auto = step.kind == "observation" or data.get("type") in AUTO_TYPES or data.get("by") == "session"
+            time_edge = step.kind == StepKind.OBSERVATION
+            act = None if time_edge else Act.of(step)
+            data = {} if time_edge else dict(step.data)  # the recorded action, as the replay strategy reads it
+            auto = act is None or act.type in AUTO_TYPES or act.by == ActedBy.SESSION
             planned.append(PlannedStep(seq=seq, action=data, expect=u, then=v, auto=auto, offset=offset(step.t),
                                        settled=() if auto else _settled(graph, u)))
             elapsed += _duration(trace, by_seq, seq, quit_window)
 
     for seq in waypoints:
         action = by_seq[seq]
-        before, after = edge_of.get(seq, (str(action.data.get("state", "")), ""))
+        before, after = edge_of.get(seq, (Act.of(action).state, ""))
         add_path(before, seq - 1, f"step {seq}")
         planned.append(PlannedStep(seq=seq, action=dict(action.data), expect=before, then=after, auto=False,
                                    essential=True, offset=offset(action.t), settled=_settled(graph, before)))
@@ -329,7 +339,7 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
             raise CannotPlan(f"finding {finding.id}: the run ended right after step {seq}; nothing follows it")
     effect_state, effect_offset = "", 0.0
     if effect is not None:
-        effect_state = str(effect.data.get("state", ""))
+        effect_state = effect.state
         add_path(effect_state, effect.seq, f"the finding's state (step {effect.seq})")
         effect_offset = offset(effect.t)
 
@@ -344,19 +354,17 @@ def plan_reproduction(trace: Trace, finding: Finding, rules: Rules | None = None
         rules=rules)
 
 
-def _dialog_of(obs: Step | None) -> tuple[str, str] | None:
-    scene = obs.data.get("scene") if obs is not None else None
-    if not isinstance(scene, dict) or scene.get("kind") not in DIALOG_SCENES:
+def _dialog_of(obs: Obs | None) -> tuple[str, str] | None:
+    if obs is None or obs.scene.get("kind") not in DIALOG_SCENES:
         return None
-    return str(scene.get("kind")), str(scene.get("permission") or "")
+    return obs.kind, obs.permission or ""
 
 
 def _dismissals(trace: Trace, rules: Rules) -> tuple[tuple[str, str, str], ...]:
     seen: dict[tuple[str, str, str], None] = {}
-    for step in trace.of("action"):
-        role = step.data.get("role") or ""
-        if step.data.get("by") == "strategy" and role in rules.dismiss_roles:
-            seen[(str(step.data.get("scene") or ""), role, str(step.data.get("permission") or ""))] = None
+    for act in trace.actions():
+        if act.by == ActedBy.STRATEGY and act.role in rules.dismiss_roles:
+            seen[(act.scene, act.role, act.permission or "")] = None
     seen.update(dict.fromkeys(rules.always_dismiss))
     return tuple(seen)
 
@@ -416,47 +424,41 @@ class ReproductionReport:
 
 
 def reproduce(run: Path, finding_id: str, *, serial: str, runs: int = 1, out: Path | None = None,
-              adb_port: int | None = None, ocr: bool = True, thresholds=None, device=None,
+              adb_port: int | None = None, options: CrawlOptions | None = None, device=None,
               on_attempt: Callable[[AttemptResult], None] | None = None) -> ReproductionReport:
     """Replay the way to `finding_id` of `run` on `serial`, `runs` times, each a new run linked to the original.
-    User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, BadOutput, DeviceError) raise before any run is
-    created."""
-    from crawler.crawl import derive_findings
+    `options` gives ocr and the thresholds the new runs are judged with; budget, idle, steps and the quit window
+    come from the plan. User errors (NotARun, NoFindings, UnknownFinding, CannotPlan, BadOutput, DeviceError) raise
+    before any run is created."""
     from crawler.device import AndroidDevice, adb_client
     from crawler.session import preflight
 
     if runs < 1:
         raise ValueError(f"--runs {runs}: need at least one run")
+    options = options or CrawlOptions()
+    options.thresholds()  # a bad --set fails now, before the device is touched
     run = Path(run)
     trace, finding = load_finding(run, finding_id)
     plan = plan_reproduction(trace, finding)
     out = _output_folder(Path(out) if out is not None else run.resolve().parent)
     device = device or AndroidDevice(serial, adb_client(adb_port))
-    preflight(device, plan.package)
-    engine = None
-    if ocr:
-        from crawler.perceive.ocr import default_engine
-
-        engine = default_engine()
+    apk = preflight(device, plan.package)  # the installed APK, recorded in every new run as a crawl records it
     report = ReproductionReport(run, finding, plan)
     # every wait is a step: allow one per poll over the whole budget, besides the planned actions
     steps = int(plan.budget / plan.rules.poll) + 2 * len(plan.steps) + 50
-    settings = CrawlSettings(budget=plan.budget, steps=steps, idle=plan.idle, quit_window=plan.quit_window)
+    options = replace(options, strategy="replay", budget=plan.budget, steps=steps, idle=plan.idle,
+                      quit_window=plan.quit_window, keep_data=False)
     for attempt in range(1, runs + 1):
         strategy = plan.strategy()
         link = {"run": run.resolve().name, "path": str(run.resolve()), "finding": finding.id, "kind": finding.kind,
                 "attempt": attempt, "of": runs}
-        store = RunStore.create(out, package=plan.package)
-        try:
-            session = Session(device, plan.package, strategy, store, settings, ocr=engine,
-                              start_links={"reproduces": link})
-            end, detail = session.run()
-            found = same_finding(plan, derive_findings(store, thresholds))
-            version = str(store.trace().start.get("app", {}).get("version_name", ""))
-        finally:
-            store.close()
-        result = AttemptResult(attempt, store.path, found is not None, found.id if found else "", end,
-                               strategy.progress.stopped or detail, version, list(strategy.progress.by_bounds),
+        crawl = run_crawl(options, device, plan.package, out, apk=apk, strategy=strategy,
+                          start_links={"reproduces": link})
+        found = same_finding(plan, crawl.findings)
+        with RunStore.open(crawl.run) as store:
+            version = str(store.trace().app.get("version_name", ""))
+        result = AttemptResult(attempt, crawl.run, found is not None, found.id if found else "", crawl.reason,
+                               strategy.progress.stopped or crawl.detail, version, list(strategy.progress.by_bounds),
                                list(strategy.progress.off_state))
         report.attempts.append(result)
         if on_attempt is not None:

@@ -15,11 +15,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from crawler.android.logcat import LogcatReader
 from crawler.apk import ApkFacts, read_apk_facts
 from crawler.apk.installed import installed_apk_facts
+from crawler.crawl import CrawlOptions
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
 from crawler.hittest import describe_hit
 from crawler.perceive import perceive
@@ -29,8 +30,9 @@ from crawler.perceive.vision import BadImage, decode, is_blank
 from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
 from crawler.store import RunStore
+from crawler.trace import ActedBy, ActionType, EndReason, EventType, RecoveryType, SceneKind, StepKind
 from crawler.version import TOOL
-from strategies.base import Context, Decision, History, Strategy
+from strategies.base import Decision, History, Strategy, StrategyContext
 from strategies.widgets import widgets_of
 
 log = logging.getLogger(__name__)
@@ -38,27 +40,9 @@ log = logging.getLogger(__name__)
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
 STUCK_AFTER = 8  # actions that left the screen as it was
 ESCALATIONS = ("close", "outside", "back", "relaunch")
-STUCK_WATCH_S = 5.0  # device seconds per look at a screen every escalation failed on
 ESCAPE_ROLES = ("close", "skip", "not_now", "refuse", "deny", "deny_dont_ask", "browse")
+STUCK_WATCH_S = 5.0  # device seconds per look at a screen every escalation failed on
 SETTINGS_PACKAGE = "com.android.settings"
-
-
-@dataclass
-class CrawlSettings:
-    budget: float = 300.0  # device seconds of exploration
-    steps: int = 400  # decisions at most
-    quit_window: float = 10.0  # seconds watched after every refusal
-    watch_poll: float = 1.0
-    settle_poll: float = 0.3
-    settle_max: float = 3.0
-    max_relaunches: int = 4  # relaunches after the app itself left; exits we caused do not count
-    idle: float = 900.0  # device seconds watched after exploration, app killed, for self-starts
-    idle_poll: float = 60.0
-    keep_data: bool = False
-    seed: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -76,17 +60,17 @@ class Observation:
 
 
 class CrawlEnded(Exception):
-    def __init__(self, reason: str, detail: str = ""):
+    def __init__(self, reason: EndReason, detail: str = ""):
         super().__init__(detail or reason)
         self.reason, self.detail = reason, detail
 
 
 class Session:
     def __init__(self, device: AndroidDevice, package: str, strategy: Strategy, store: RunStore,
-                 settings: CrawlSettings | None = None, ocr=None, apk: ApkFacts | None = None,
+                 options: CrawlOptions | None = None, ocr=None, apk: ApkFacts | None = None,
                  on_progress: Callable[[dict], None] | None = None, start_links: dict[str, Any] | None = None):
         self.device, self.package, self.strategy, self.store = device, package, strategy, store
-        self.settings = settings or CrawlSettings()
+        self.options = options or CrawlOptions()
         self.ocr = ocr
         self.apk = apk
         self.start_links = start_links or {}  # recorded in run_start, e.g. {"reproduces": {run, finding, ...}}
@@ -108,7 +92,7 @@ class Session:
         self.exhausted: set[str] = set()  # states every escalation failed on: only watched
 
     # -- recording --------------------------------------------------------------------------------------------
-    def _record(self, kind: str, t: float, data: dict) -> int:
+    def _record(self, kind: StepKind, t: float, data: dict) -> int:
         return self.store.append(kind, t, data).seq
 
     def _drain_events(self) -> None:
@@ -118,8 +102,8 @@ class Session:
             log.warning("%s: logcat did not catch up in time; some events may be recorded late", self.device.serial)
         for event in self.logcat.drain():
             if event.t >= self.t0:  # lines from before this run (another app's crawl) are not this run's evidence
-                self._record("event", event.t, event.to_json())
-                if event.package == self.package and event.type in ("crash", "anr"):
+                self._record(StepKind.EVENT, event.t, event.to_json())
+                if event.package == self.package and event.type in (EventType.CRASH, EventType.ANR):
                     self.failure = event.type
         if self.logcat.error:
             raise DeviceLost(f"{self.device.serial}: {self.logcat.error}")
@@ -128,7 +112,7 @@ class Session:
         state = self.device.package_state(self.package)
         if state.permissions != self.last_permissions:
             self.last_permissions = state.permissions
-            self._record("permissions", t, {"package": self.package, "permissions": state.permissions})
+            self._record(StepKind.PERMISSIONS, t, {"package": self.package, "permissions": state.permissions})
 
     # -- observing --------------------------------------------------------------------------------------------
     def _settled_snapshot(self) -> tuple[Snapshot, Any]:
@@ -141,16 +125,16 @@ class Session:
                 hierarchy = parse_hierarchy(snap.xml)
             except BadHierarchy as exc:
                 bad += 1
-                self._record("recovery", snap.t, {"type": "bad_hierarchy", "detail": str(exc)[:300]})
+                self._record(StepKind.RECOVERY, snap.t, {"type": RecoveryType.BAD_HIERARCHY, "detail": str(exc)[:300]})
                 if bad >= 3:
-                    raise CrawlEnded("error", f"the device keeps returning an unusable hierarchy: {exc}")
+                    raise CrawlEnded(EndReason.ERROR, f"the device keeps returning an unusable hierarchy: {exc}")
                 self.device.wait(1.0)
                 continue
             key = state_key(hierarchy, None, snap.foreground.package if snap.foreground else "")
-            if key == previous_key or snap.t - start >= self.settings.settle_max:
+            if key == previous_key or snap.t - start >= self.options.settle_max:
                 return snap, hierarchy
             previous_key = key
-            self.device.wait(self.settings.settle_poll)
+            self.device.wait(self.options.settle_poll)
 
     def observe(self, record_unchanged: bool = True) -> Observation:
         snap, hierarchy = self._settled_snapshot()
@@ -172,7 +156,8 @@ class Session:
         # A system dialog in front of the app (a permission request, "keeps stopping") is still the app's turn:
         # on every ROM the dialog belongs to another package (com.android.permissioncontroller, com.lbe.security.miui...).
         in_app = fg_package == self.package or (
-            scene.kind in ("permission_dialog", "system_dialog") and (self.last is None or self.last.in_app))
+            scene.kind in (SceneKind.PERMISSION_DIALOG, SceneKind.SYSTEM_DIALOG)
+            and (self.last is None or self.last.in_app))
         widgets = widgets_of(hierarchy, self.package) if fg_package == self.package else []
         self.history.known[state].update(w.identity for w in widgets)
         if self.pending_edge:
@@ -188,7 +173,7 @@ class Session:
             return self.last
         png_sha = self.store.put_blob(png) if png else None
         xml_sha = self.store.put_blob(snap.xml.encode("utf-8"))
-        seq = self._record("observation", snap.t, {
+        seq = self._record(StepKind.OBSERVATION, snap.t, {
             "package": fg_package, "activity": snap.foreground.activity if snap.foreground else "",
             "pid": snap.pid, "state": state, "scene": scene.to_json(), "xml": xml_sha, "png": png_sha,
             "app_in_front": in_app, "screen_blank": blank,
@@ -211,29 +196,32 @@ class Session:
 
     def _note_request(self, scene: Scene, changed: bool) -> None:
         """Count a system permission dialog once per appearance (a new dialog, or another group)."""
-        if scene.kind != "permission_dialog":
+        if scene.kind != SceneKind.PERMISSION_DIALOG:
             return
         previous = self.last.scene if self.last else None
-        if changed or previous is None or previous.kind != "permission_dialog" or previous.permission != scene.permission:
+        if changed or previous is None or previous.kind != SceneKind.PERMISSION_DIALOG \
+                or previous.permission != scene.permission:
             self.history.requests[scene.permission or "unknown"] += 1
 
     def _note_death(self, snap: Snapshot) -> None:
         if self.last_pid is not None and snap.pid is None:
-            self._record("event", snap.t, {"type": "app_died", "package": self.package, "pid": self.last_pid,
+            self._record(StepKind.EVENT, snap.t, {"type": EventType.APP_DIED, "package": self.package,
+                                                  "pid": self.last_pid,
                                            "source": "poll"})
         self.last_pid = snap.pid
 
     # -- acting -----------------------------------------------------------------------------------------------
     def _action(self, t: float, data: dict) -> int:
         self.steps += 1
-        seq = self._record("action", t, data)
-        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.settings.budget,
+        seq = self._record(StepKind.ACTION, t, data)
+        self.on_progress({"steps": self.steps, "t": t - self.t0, "budget": self.options.budget,
                           "what": data.get("reason", data.get("type", ""))})
         return seq
 
     def launch(self, cold: bool, reason: str) -> None:
         t = self.device.now()
-        self._action(t, {"type": "launch", "cold": cold, "reason": reason, "user_like": True, "by": "session"})
+        self._action(t, {"type": ActionType.LAUNCH, "cold": cold, "reason": reason, "user_like": True,
+                         "by": ActedBy.SESSION})
         self.history.launches += 1
         self.history.root_state = ""
         self.device.start(self.package)
@@ -241,24 +229,24 @@ class Session:
     def act(self, decision: Decision, obs: Observation) -> None:
         data: dict[str, Any] = {
             "type": decision.type, "role": decision.role, "scene": obs.scene.kind, "reason": decision.reason[:300],
-            "user_like": decision.user_like, "by": "strategy", "state": obs.state,
+            "user_like": decision.user_like, "by": ActedBy.STRATEGY, "state": obs.state,
         }
-        if obs.scene.kind in ("permission_dialog", "rationale_dialog"):
+        if obs.scene.kind in (SceneKind.PERMISSION_DIALOG, SceneKind.RATIONALE_DIALOG):
             data["permission"] = obs.scene.permission
         if decision.widget:
             data["widget"] = decision.widget
         if decision.control is not None:
             c = decision.control
             data["target"] = {"bounds": list(c.bounds), "text": c.text[:200], "resource_id": c.resource_id[:200]}
-            if decision.type in ("tap", "long_tap", "text") and obs.hierarchy is not None:
+            if decision.type in (ActionType.TAP, ActionType.LONG_TAP, ActionType.TEXT) and obs.hierarchy is not None:
                 # What a tap at that point reaches on the screen as it was read: a window or an overlay above the
                 # target takes the tap, and the trace says so.
                 data["hit"] = describe_hit(obs.hierarchy, *c.center)
-        if decision.type == "wait":
+        if decision.type == ActionType.WAIT:
             data["seconds"] = decision.seconds
-        if decision.type == "text":
+        if decision.type == ActionType.TEXT:
             data["text"] = decision.text
-        if decision.type == "swipe":
+        if decision.type == ActionType.SWIPE:
             data["direction"] = decision.direction or "up"
         self._action(obs.t, data)
         self._perform(decision)
@@ -266,38 +254,52 @@ class Session:
             self.pending_edge = (obs.state, decision.widget)
 
     def _perform(self, decision: Decision) -> None:
-        d = self.device
-        if decision.type in ("tap", "long_tap", "text"):
-            x, y = decision.control.center
-            if decision.type == "long_tap":
-                d.long_tap(x, y)
-            else:
-                d.tap(x, y)
-            if decision.type == "text":
-                d.text(decision.text)
-        elif decision.type == "back":
-            d.back()
-        elif decision.type == "home":
-            d.home()
-        elif decision.type == "wait":
-            d.wait(decision.seconds)
-        elif decision.type == "swipe":
-            w, h = d.screen_size()
-            dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
-            d.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
-        elif decision.type == "relaunch":
-            if decision.reason.startswith("stuck") and self.device.pid(self.package) is not None:
-                self._action(self.device.now(), {"type": "force_stop", "reason": decision.reason, "user_like": False,
-                                                 "by": "session"})
-                self.device.force_stop(self.package)
-            self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
+        perform = self.PERFORM.get(decision.type)
+        if perform is not None:
+            perform(self, decision)
+
+    def _tap(self, decision: Decision) -> None:
+        self.device.tap(*decision.control.center)
+
+    def _long_tap(self, decision: Decision) -> None:
+        self.device.long_tap(*decision.control.center)
+
+    def _type_text(self, decision: Decision) -> None:
+        self._tap(decision)
+        self.device.text(decision.text)
+
+    def _swipe(self, decision: Decision) -> None:
+        w, h = self.device.screen_size()
+        dy = {"up": -1, "down": 1}.get(decision.direction or "up", 0)
+        self.device.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
+
+    def _relaunch(self, decision: Decision) -> None:
+        if decision.reason.startswith("stuck") and self.device.pid(self.package) is not None:
+            # A cold relaunch out of a screen nothing else left: the app is stopped first, and the trace says so.
+            self._action(self.device.now(), {"type": ActionType.FORCE_STOP, "reason": decision.reason,
+                                             "user_like": False, "by": ActedBy.SESSION})
+            self.device.force_stop(self.package)
+        self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
+
+    # How each decided action is done on the device (stop ends the crawl before this; the session's own launch,
+    # clear_data and kill_background are never decided by a strategy).
+    PERFORM: ClassVar[dict[ActionType, Callable[[Session, Decision], None]]] = {
+        ActionType.TAP: _tap,
+        ActionType.LONG_TAP: _long_tap,
+        ActionType.TEXT: _type_text,
+        ActionType.BACK: lambda self, decision: self.device.back(),
+        ActionType.HOME: lambda self, decision: self.device.home(),
+        ActionType.WAIT: lambda self, decision: self.device.wait(decision.seconds),
+        ActionType.SWIPE: _swipe,
+        ActionType.RELAUNCH: _relaunch,
+    }
 
     def watch(self, since: float) -> None:
         """After a refusal: only look, for the quit window, unless the app is already gone."""
         while True:
-            self.device.wait(self.settings.watch_poll)
+            self.device.wait(self.options.watch_poll)
             obs = self.observe(record_unchanged=False)
-            if obs.pid is None or not obs.in_app or obs.t - since >= self.settings.quit_window:
+            if obs.pid is None or not obs.in_app or obs.t - since >= self.options.quit_window:
                 return
 
     # -- recovering -------------------------------------------------------------------------------------------
@@ -306,14 +308,16 @@ class Session:
         if obs.in_app:
             return False
         if obs.package == SETTINGS_PACKAGE and last_action and last_action.get("role") == "settings":
-            self._record("recovery", obs.t, {"type": "left_app", "detail": "returning from the settings page we opened"})
-            self._action(obs.t, {"type": "back", "reason": "return from settings", "user_like": True, "by": "session"})
+            self._record(StepKind.RECOVERY, obs.t, {"type": RecoveryType.LEFT_APP,
+                                                    "detail": "returning from the settings page we opened"})
+            self._action(obs.t, {"type": ActionType.BACK, "reason": "return from settings", "user_like": True,
+                                 "by": ActedBy.SESSION})
             self.device.back()
             return True
         died = obs.pid is None
-        ours = bool(last_action) and last_action.get("type") in ("back", "home")
-        self._record("recovery", obs.t, {
-            "type": "died" if died else "left_app",
+        ours = bool(last_action) and last_action.get("type") in (ActionType.BACK, ActionType.HOME)
+        self._record(StepKind.RECOVERY, obs.t, {
+            "type": RecoveryType.DIED if died else RecoveryType.LEFT_APP,
             "detail": f"{obs.package or 'nothing'} in front" + (", app process gone" if died else "")
                       + (" after our back press" if ours else ""),
         })
@@ -321,8 +325,8 @@ class Session:
             self.history.exit_states.add(last_action.get("state", ""))
         else:
             self.app_exits += 1
-        if self.app_exits > self.settings.max_relaunches:
-            raise CrawlEnded("done", f"the app left the foreground {self.app_exits} times")
+        if self.app_exits > self.options.max_relaunches:
+            raise CrawlEnded(EndReason.DONE, f"the app left the foreground {self.app_exits} times")
         self.launch(cold=died, reason="relaunch after the app " + ("quit" if died else "left the foreground"))
         return True
 
@@ -332,7 +336,7 @@ class Session:
         relaunch. A screen that survives them all is only watched from then on (the app may still do things by
         itself: pop-ups, prompts), instead of being pressed back until the step limit."""
         if obs.state in self.exhausted:
-            return Decision("wait", seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
+            return Decision(ActionType.WAIT, seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
         if repeats < STUCK_AFTER:
             return None
         level = self.escalations.get(obs.state, 0)
@@ -343,18 +347,19 @@ class Session:
             decision = self._escalation(name, obs)
             if decision is None:
                 continue
-            self._record("recovery", obs.t, {"type": "stuck", "escalation": name,
-                                             "detail": f"same screen after {repeats} actions: {decision.reason}"[:300]})
+            self._record(StepKind.RECOVERY, obs.t, {
+                "type": RecoveryType.STUCK, "escalation": name,
+                "detail": f"same screen after {repeats} actions: {decision.reason}"[:300]})
             return decision
         self.exhausted.add(obs.state)
-        self._record("recovery", obs.t, {"type": "stuck", "escalation": "watch",
-                                         "detail": f"same screen after {repeats} actions and every escalation: "
-                                                   "watching it from now on"})
-        return Decision("wait", seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
+        self._record(StepKind.RECOVERY, obs.t, {
+            "type": RecoveryType.STUCK, "escalation": "watch",
+            "detail": f"same screen after {repeats} actions and every escalation: watching it from now on"})
+        return Decision(ActionType.WAIT, seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
 
     @staticmethod
     def _unnamed_modal(obs: Observation) -> bool:
-        if obs.scene.kind != "app" or obs.hierarchy is None or not obs.hierarchy.windows:
+        if obs.scene.kind != SceneKind.APP or obs.hierarchy is None or not obs.hierarchy.windows:
             return False
         return outside_point(obs.hierarchy, None) is not None
 
@@ -363,20 +368,22 @@ class Session:
         if name == "close":
             role = next((r for r in ESCAPE_ROLES if r in scene.actions), None)
             if role is not None:
-                return Decision("tap", role=role, control=scene.actions[role], reason=f"stuck: tap its {role} control")
+                return Decision(ActionType.TAP, role=role, control=scene.actions[role],
+                                reason=f"stuck: tap its {role} control")
             control = structural_close(obs.hierarchy) if obs.hierarchy is not None else None
             if control is not None:
-                return Decision("tap", control=control, reason="stuck: tap a close control found by its shape")
+                return Decision(ActionType.TAP, control=control, reason="stuck: tap a close control found by its shape")
             return None
         if name == "outside":
             point = outside_point(obs.hierarchy, scene.dialog_bounds) if obs.hierarchy is not None else None
             if point is None:
                 return None
             x, y = point
-            return Decision("tap", control=Control((x - 1, y - 1, x + 1, y + 1)), reason="stuck: tap outside the dialog")
+            return Decision(ActionType.TAP, control=Control((x - 1, y - 1, x + 1, y + 1)),
+                            reason="stuck: tap outside the dialog")
         if name == "back":
-            return Decision("back", reason="stuck: same screen after many actions", user_like=True)
-        return Decision("relaunch", reason="stuck: cold relaunch", user_like=False)
+            return Decision(ActionType.BACK, reason="stuck: same screen after many actions", user_like=True)
+        return Decision(ActionType.RELAUNCH, reason="stuck: cold relaunch", user_like=False)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -384,18 +391,19 @@ class Session:
         info = d.info()
         pkg = d.package_state(self.package)
         self.t0 = d.now()
-        self._record("run_start", self.t0, {
+        self._record(StepKind.RUN_START, self.t0, {
             "device": info.to_json(),
             "app": {"package": self.package, "version_name": pkg.version_name, "version_code": pkg.version_code,
+                    **({"version_name_truncated": True} if pkg.version_name_truncated else {}),
                     **(self.apk or ApkFacts("")).to_json()},
-            "tool": TOOL, "strategy": self.strategy.name, "seed": self.settings.seed,
-            "settings": self.settings.to_json(), **self.start_links,
+            "tool": TOOL, "strategy": self.strategy.name, "seed": self.options.seed,
+            "settings": self.options.to_json(), **self.start_links,
         })
         if d.pid(self.package) is not None:
             d.force_stop(self.package)
-        if not self.settings.keep_data:
-            self._action(self.t0, {"type": "clear_data", "reason": "start from a fresh install state",
-                                   "user_like": False, "by": "session"})
+        if not self.options.keep_data:
+            self._action(self.t0, {"type": ActionType.CLEAR_DATA, "reason": "start from a fresh install state",
+                                   "user_like": False, "by": ActedBy.SESSION})
             d.clear_data(self.package)
         self.logcat = d.logcat(clear=True)
         self._record_permissions(self.t0)
@@ -407,52 +415,53 @@ class Session:
             obs = self.observe()
             # Waiting in front of an app dialog nobody named (the strategy tried its buttons and now dwells) is being
             # stuck too; waiting on a page (for timers, self-starts) or on a countdown ad is not.
-            acted = last_action is not None and (last_action["type"] != "wait" or self._unnamed_modal(obs))
+            acted = last_action is not None and (last_action["type"] != ActionType.WAIT or self._unnamed_modal(obs))
             repeats = repeats + 1 if acted and obs.state == before else 0
-            if obs.t - self.t0 >= self.settings.budget:
-                raise CrawlEnded("budget", f"{self.settings.budget:.0f} s of device time used")
-            if self.steps >= self.settings.steps:
-                raise CrawlEnded("steps", f"{self.settings.steps} steps taken")
+            if obs.t - self.t0 >= self.options.budget:
+                raise CrawlEnded(EndReason.BUDGET, f"{self.options.budget:.0f} s of device time used")
+            if self.steps >= self.options.steps:
+                raise CrawlEnded(EndReason.STEPS, f"{self.options.steps} steps taken")
             if self.recover(obs, last_action):
                 last_action, repeats = None, 0
                 continue
-            if obs.scene.kind == "system_dialog" and self.failure:
-                self._record("recovery", obs.t, {"type": "crashed" if self.failure == "crash" else "anr",
+            if obs.scene.kind == SceneKind.SYSTEM_DIALOG and self.failure:
+                self._record(StepKind.RECOVERY, obs.t, {"type": RecoveryType.CRASHED if self.failure == EventType.CRASH
+                                                        else RecoveryType.ANR,
                                                  "detail": " / ".join(obs.scene.text[-3:])[:300]})
                 self.failure = None
-            ctx = Context(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
+            ctx = StrategyContext(self.package, obs.scene, obs.state, obs.widgets, obs.t, self.history, obs.in_app)
             decision = self.stuck(obs, repeats) or self.strategy.choose(ctx)
-            if decision.type == "stop":
-                raise CrawlEnded("done", decision.reason)
+            if decision.type == ActionType.STOP:
+                raise CrawlEnded(EndReason.DONE, decision.reason)
             before = obs.state
             self.act(decision, obs)
             last_action = {"role": decision.role, "type": decision.type, "state": obs.state}
-            if obs.scene.kind == "permission_dialog":
+            if obs.scene.kind == SceneKind.PERMISSION_DIALOG:
                 self._record_permissions(obs.t)
             if decision.role in REFUSAL_ROLES:
                 self.watch(obs.t)
                 app_gone = self.last is not None and (self.last.pid is None or not self.last.in_app)
-                if app_gone and obs.scene.kind == "consent_dialog":
+                if app_gone and obs.scene.kind == SceneKind.CONSENT_DIALOG:
                     self.history.consent_refusal_exited = True
 
     def _idle(self) -> None:
         """Leave the app as a user would and watch for the process starting by itself."""
-        if self.settings.idle <= 0:
+        if self.options.idle <= 0:
             return
         d = self.device
         t = d.now()
-        self._action(t, {"type": "home", "reason": "leave the app, then watch for self-starts", "user_like": True,
-                         "by": "session"})
+        self._action(t, {"type": ActionType.HOME, "reason": "leave the app, then watch for self-starts",
+                         "user_like": True, "by": ActedBy.SESSION})
         d.home()
-        self._action(t, {"type": "kill_background", "reason": "reclaim the background process as Android does",
-                         "user_like": False, "by": "session"})
+        self._action(t, {"type": ActionType.KILL_BACKGROUND, "reason": "reclaim the background process as Android does",
+                         "user_like": False, "by": ActedBy.SESSION})
         d.shell(f"am kill {self.package}")
-        end = t + self.settings.idle
+        end = t + self.options.idle
         while True:
-            d.wait(self.settings.idle_poll)
+            d.wait(self.options.idle_poll)
             now = d.now()
             self._drain_events()
-            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.settings.budget,
+            self.on_progress({"steps": self.steps, "t": now - self.t0, "budget": self.options.budget,
                               "what": "idle: watching for self-starts"})
             if now >= end:
                 break
@@ -460,24 +469,24 @@ class Session:
 
     def run(self) -> tuple[str, str]:
         """Crawl until the budget, the steps or the exploration run out. Returns (end reason, detail)."""
-        reason, detail = "done", ""
+        reason, detail = EndReason.DONE, ""
         try:
             self._start()
             try:
                 self._explore()
             except CrawlEnded as ended:
                 reason, detail = ended.reason, ended.detail
-                if ended.reason == "error":
+                if ended.reason == EndReason.ERROR:
                     raise
             self._idle()
         except CrawlEnded as ended:
             reason, detail = ended.reason, ended.detail
         except DeviceLost as exc:
-            reason, detail = "device_lost", str(exc)
+            reason, detail = EndReason.DEVICE_LOST, str(exc)
         except DeviceError as exc:
-            reason, detail = "error", str(exc)
+            reason, detail = EndReason.ERROR, str(exc)
         except KeyboardInterrupt:
-            reason, detail = "interrupted", "stopped by the user"
+            reason, detail = EndReason.INTERRUPTED, "stopped by the user"
         finally:
             if self.logcat is not None:
                 try:
@@ -490,7 +499,7 @@ class Session:
                 t = self.device.now()
             except DeviceError:
                 pass
-            self._record("run_end", t, {"reason": reason, "detail": detail[:500], "steps": self.steps,
+            self._record(StepKind.RUN_END, t, {"reason": reason, "detail": detail[:500], "steps": self.steps,
                                         "seconds": round(t - self.t0, 3)})
         return reason, detail
 

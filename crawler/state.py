@@ -21,7 +21,8 @@ import re
 from collections import Counter
 
 from crawler.perceive.scene import Scene
-from crawler.screen import Hierarchy, Window, normalize, parse_hierarchy
+from crawler.screen import Hierarchy, Window, parse_hierarchy
+from crawler.text_safety import comparable_text
 
 REPEAT_CAP = 3  # identical nodes beyond this count (list rows) do not change the state
 DEPTH_BUCKET = 2  # depths 4 and 5 are the same bucket: a wrapper layout more or less is not a new screen
@@ -55,7 +56,7 @@ def _structure(hierarchy: Hierarchy) -> list[str]:
 
 
 def _static(line: str) -> str:
-    return DIGITS.sub("#", normalize(line, TEXT_CHARS * 2))[:TEXT_CHARS]
+    return DIGITS.sub("#", comparable_text(line, TEXT_CHARS * 2))[:TEXT_CHARS]
 
 
 def _lines(lines: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import adbutils
 
+from crawler.errors import UserError
 from emulator.console import ConsoleError, kill_emulator
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ AVD_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 SERIAL = re.compile(r"emulator-(\d{1,5})")
 
 
-class AvdError(Exception):
+class AvdError(UserError):
     """Base of the emulator errors a user can act on."""
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
+
+from crawler.errors import UserError
 
 AUTH_REQUIRED = "Android Console: Authentication required"
 KILL_REPLY = "OK: killing emulator, bye bye"
@@ -25,7 +26,7 @@ MAX_REPLY = 256 * 1024  # a console reply is a few lines; more is a confused pee
 SAFE_COMMAND = re.compile(r"[\x20-\x7e]{1,1000}")
 
 
-class ConsoleError(Exception):
+class ConsoleError(UserError):
     """The emulator console cannot be reached, refused us, or answered something that is not the protocol."""
 
 
@@ -171,13 +172,3 @@ def kill_emulator(port: int, timeout: float = 5.0, token_path: Path | None = Non
         console.kill()
     finally:
         console.close()
-
-
-def console_is_up(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
-    """Something accepts connections on the console port (no protocol: a bare TCP probe)."""
-    deadline = time.monotonic() + timeout
-    try:
-        with socket.create_connection((host, port), timeout=max(0.05, deadline - time.monotonic())):
-            return True
-    except OSError:
-        return False

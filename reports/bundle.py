@@ -11,11 +11,13 @@ Members (names fixed, all at the top level or one folder down):
     report.html              the HTML report, when reports.html provides it
     screenshots/<sha>.png    screenshots named by the trace (.jpg when the bytes are JPEG)
     hierarchies/<sha>.xml    hierarchy dumps named by the trace
-    manifest.json            what is in the bundle: every other member's sha256 and size, the chain head, the signer
+    manifest.json            what is in the bundle: every other member's sha256 and size, the chain head, the run's
+                             findings record (crawler/store.py), the signer
     manifest.sig             base64 Ed25519 signature of manifest.json's exact bytes (signed bundles only)
 
-The zip is deterministic: members sorted by name (manifest last), fixed timestamps and permissions, so the same run
-exported twice gives the same bytes (Ed25519 signatures are deterministic too).
+The zip is canonical (reports/bundle_zip.py): members stored, sorted by name (manifest last), every header byte fixed
+or following from the member, so the same run exported twice gives the same bytes (Ed25519 signatures are
+deterministic too) and the verifier rebuilds every byte that is not a member's content.
 """
 
 from __future__ import annotations
@@ -24,20 +26,22 @@ import hashlib
 import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.store import BLOB_FIELDS, GENESIS, RunStore, canonical, step_hash
-from crawler.trace import Step
+from crawler.chain import GENESIS, ChainWalker
+from crawler.errors import UserError
+from crawler.store import BLOB_FIELDS, BLOB_LIMIT, DamagedRun, FindingsStatus, RunStore, canonical, open_blob
+from crawler.trace import ChainedStep, StepKind, Trace
 from crawler.version import TOOL
 from reports import signing
+from reports.bundle_zip import CanonicalZip, TooLarge
 from reports.run_paths import inside_run
 
 FORMAT = "naysayer-evidence-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: canonical zip, members stored, the findings record in the manifest (1: deflated, unchecked bytes)
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 FINDINGS = "findings.json"
@@ -48,23 +52,10 @@ GRAPH_JSON = "graph.json"
 RUN_META = "run.json"
 REPORT = "report.html"
 BLOB_FOLDERS = {"png": "screenshots", "xml": "hierarchies"}  # trace data field -> folder in the bundle
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can carry: fixed, so exports are reproducible
-FILE_MODE = 0o100644  # regular file, rw-r--r--
-STORED_SUFFIXES = (".png", ".jpg")  # already compressed: deflating them again only costs time
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The run cannot be exported as asked (no findings, unknown finding, broken chain, missing blob, bad -o)."""
-
-
-@dataclass(frozen=True)
-class TraceLine:
-    seq: int
-    t: float
-    kind: str
-    data: dict[str, Any]
-    text: bytes  # the trace.jsonl line, newline included
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +74,7 @@ Content = bytes | BlobFile
 class ChainWalk:
     """Every step of the run with its recomputed link hash: proof the exported lines are the chain's steps."""
 
-    lines: list[TraceLine] = field(default_factory=list)
+    lines: list[ChainedStep] = field(default_factory=list)
     head_seq: int = 0
     head: str = GENESIS
 
@@ -108,23 +99,29 @@ class ExportResult:
 
 
 # -- what goes in -------------------------------------------------------------------------------------------------
-def trace_line(seq: int, t: float, kind: str, data: dict[str, Any], prev_hash: str, digest: str) -> bytes:
-    return (canonical({"seq": seq, "t": t, "kind": kind, "data": data, "prev_hash": prev_hash, "hash": digest})
-            + "\n").encode("utf-8")
+def trace_line(step: ChainedStep) -> bytes:
+    """The step's trace.jsonl line, newline included: the canonical JSON of its fields and its link."""
+    return (canonical({"seq": step.seq, "t": step.t, "kind": step.kind, "data": step.data,
+                       "prev_hash": step.prev_hash, "hash": step.hash}) + "\n").encode("utf-8")
 
 
 def walk_chain(store: RunStore) -> ChainWalk:
-    """Recompute every link from genesis and check it ends at the head the store recorded. The step text hashed is
-    canonical(data), which is exactly the stored text (the store writes canonical JSON), so a match with the
-    recorded head proves every exported line is the recorded step."""
-    walk, prev = ChainWalk(), GENESIS
-    for step in store.steps():
-        if step.seq != walk.head_seq + 1:
-            raise _broken(store)
-        digest = step_hash(prev, step.seq, step.t, step.kind, canonical(step.data))
-        walk.lines.append(TraceLine(step.seq, step.t, step.kind, step.data,
-                                    trace_line(step.seq, step.t, step.kind, step.data, prev, digest), digest))
-        prev, walk.head_seq, walk.head = digest, step.seq, digest
+    """Check every stored link from genesis with the chain walker `verify` uses (crawler.chain) and that the chain
+    ends at the head the store recorded. The stored text must be canonical(data) (the store writes canonical JSON),
+    so the exported lines hash to the same links: every exported line is the recorded step."""
+    walk, walker = ChainWalk(), ChainWalker()
+    try:
+        for step, text, prev_hash, digest in store.links():
+            prev = walker.prev
+            if walker.step(step.seq, step.t, step.kind, text, prev_hash, digest):
+                raise _broken(store)
+            if canonical(step.data) != text:
+                raise ExportError(f"{store.path}: step {step.seq} is not stored as canonical JSON (not written by "
+                                  "naysayer); not exported")
+            walk.lines.append(ChainedStep(step.seq, step.t, step.kind, step.data, prev, digest))
+            walk.head_seq, walk.head = step.seq, digest
+    except DamagedRun:
+        raise _broken(store) from None
     recorded = str(store.meta().get("head", ""))
     if walk.head != store.head or (recorded and recorded != f"{walk.head_seq}:{walk.head}"):
         raise _broken(store)
@@ -150,16 +147,16 @@ def slice_seqs(walk: ChainWalk, finding: dict[str, Any]) -> set[int]:
     keep = {1} if walk.head_seq else set()
     if cited:
         low, high = cited[0], cited[-1]
-        before = [line.seq for line in walk.lines[: low - 1] if line.kind == "observation"]
+        before = [line.seq for line in walk.lines[: low - 1] if line.kind == StepKind.OBSERVATION]
         if before:
             low = before[-1]
         keep.update(range(low, high + 1))
-    if walk.lines and walk.lines[-1].kind == "run_end":
+    if walk.lines and walk.lines[-1].kind == StepKind.RUN_END:
         keep.add(walk.head_seq)
     return keep
 
 
-def blob_members(lines: Iterable[TraceLine], findings: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+def blob_members(lines: Iterable[ChainedStep], findings: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     """sha -> (data field, first seq naming it) for every blob the included steps and findings name."""
     named: dict[str, tuple[str, str]] = {}
     for line in lines:
@@ -180,16 +177,15 @@ def blob_member_name(field_name: str, sha: str, data: bytes) -> str:
 
 
 def run_metadata(store: RunStore, walk: ChainWalk) -> dict[str, Any]:
-    start = next((line.data for line in walk.lines if line.kind == "run_start"), {})
-    end = next((line.data for line in reversed(walk.lines) if line.kind == "run_end"), None)
+    start = next((line.data for line in walk.lines if line.kind == StepKind.RUN_START), {})
+    end = next((line.data for line in reversed(walk.lines) if line.kind == StepKind.RUN_END), None)
     return {"run_id": store.path.name, "meta": store.meta(), "run_start": start, "run_end": end}
 
 
 def graph_members(walk: ChainWalk) -> dict[str, bytes]:
     from crawler.graph import build_graph, to_graphml, to_json
-    from crawler.trace import Trace
 
-    graph = build_graph(Trace([Step(line.seq, line.t, line.kind, line.data) for line in walk.lines]))
+    graph = build_graph(Trace(list(walk.lines)))
     return {GRAPHML: to_graphml(graph).encode("utf-8"), GRAPH_JSON: to_json(graph).encode("utf-8")}
 
 
@@ -200,24 +196,21 @@ def report_html(run_dir: Path, lang: str) -> bytes | None:
     except ImportError:
         return None
     try:
-        return render_run_report(run_dir, lang).encode("utf-8")
+        graphs = {"json": "graph.json", "graphml": "graph.graphml"}  # members of the bundle, beside report.html
+        return render_run_report(run_dir, lang, graph_files=graphs).encode("utf-8")
     except ReportError as exc:
         raise ExportError(f"report.html could not be made: {exc}") from None
 
 
 def pretty_json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1, allow_nan=False) + "\n").encode("utf-8")
+    """Indented, sorted JSON; text that cannot be UTF-8 (lone surrogates from a damaged store) is written escaped."""
+    try:
+        return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
+    except UnicodeEncodeError:
+        return (json.dumps(data, ensure_ascii=True, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
 
 # -- the zip ------------------------------------------------------------------------------------------------------
-def zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.create_system = 3  # unix, so external_attr carries the mode on every platform
-    info.external_attr = FILE_MODE << 16
-    info.compress_type = zipfile.ZIP_STORED if name.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
-    return info
-
-
 def write_zip(target: Path, members: dict[str, Content]) -> int:
     """Write members sorted, manifest and signature last, atomically (temp file + rename). A blob whose bytes no
     longer match its name (changed since it was listed) aborts the export."""
@@ -225,31 +218,53 @@ def write_zip(target: Path, members: dict[str, Content]) -> int:
     ordered += [n for n in (MANIFEST, SIGNATURE) if n in members]
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+        with os.fdopen(fd, "wb") as handle:
+            archive = CanonicalZip(handle)
             for name in ordered:
                 content = members[name]
-                data = content if isinstance(content, bytes) else _read_blob(content)
-                archive.writestr(zip_info(name), data, compresslevel=6)
+                archive.add(name, content if isinstance(content, bytes) else _read_blob(content))
+            archive.finish()
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+    except TooLarge as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ExportError(f"{target}: the run is too large for one bundle ({exc}); export one finding at a time "
+                          "(--finding ID)") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target.stat().st_size
 
 
-def _choose_findings(store: RunStore, finding_id: str | None) -> list[dict[str, Any]]:
+def _choose_findings(store: RunStore, finding_id: str | None,
+                     status: FindingsStatus) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The findings to export and the record that seals them; a run whose findings were never derived, are not
+    sealed, or disagree with their record (`status`, from verify) is refused."""
+    if status.state == "pending":
+        raise ExportError(f"{store.path}: the run's findings were never derived (the crawl did not finish); "
+                          "`naysayer analyze RUN` derives them")
+    if status.state == "unsealed":
+        raise ExportError(f"{store.path}: the run's findings are not sealed (recorded by an older naysayer); "
+                          "`naysayer analyze RUN` re-derives and seals them")
+    if status.problems:
+        raise ExportError(f"{store.path}: {status.problems[0]}; a tampered run is not exported")
     findings = store.findings()
+    try:
+        record = json.loads(str(store.meta().get("findings")))
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict):
+        raise ExportError(f"{store.path}: the findings record cannot be read (damaged); not exported")
     if not findings:
         raise ExportError(f"{store.path}: the run has no findings to export "
                           "(`naysayer analyze RUN` derives them; a clean app has none)")
     if finding_id is None:
-        return findings
+        return findings, record
     chosen = [f for f in findings if f.get("id") == finding_id]
     if not chosen:
         ids = ", ".join(str(f.get("id"))[:60] for f in findings[:8]) + (", …" if len(findings) > 8 else "")
         raise ExportError(f"{store.path}: no finding {finding_id[:80]!r} (findings: {ids})")
-    return chosen
+    return chosen, record
 
 
 def _output_path(output: Path, run_dir: Path) -> Path:
@@ -270,8 +285,12 @@ def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None,
     output = _output_path(output, run_dir)
     key = signing.load_private_key(Path(sign_key)) if sign_key is not None else None  # bad key: fail before work
     with RunStore.open(Path(run_dir)) as store:
-        findings = _choose_findings(store, finding_id)
+        checked = store.verify()  # what `naysayer verify` says: a run it fails on is not exported
+        if not checked.chain_ok:
+            raise ExportError(f"{store.path}: hash chain broken at step {checked.first_bad_seq}: {checked.reason}; "
+                              "a tampered run is not exported")
         walk = walk_chain(store)
+        findings, record = _choose_findings(store, finding_id, checked.findings)
         if finding_id is None:
             lines, whole = walk.lines, True
         else:
@@ -279,7 +298,7 @@ def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None,
             lines, whole = [line for line in walk.lines if line.seq in keep], False
         members: dict[str, Content] = {
             FINDINGS: pretty_json(findings),
-            TRACE: b"".join(line.text for line in lines),
+            TRACE: b"".join(trace_line(line) for line in lines),
             RUN_META: pretty_json(run_metadata(store, walk)),
             **graph_members(walk),
         }
@@ -291,7 +310,7 @@ def export_bundle(run_dir: Path, output: Path, *, finding_id: str | None = None,
         report = report_html(store.path, lang)
     if report is not None:
         members[REPORT] = report
-    manifest = build_manifest(store.path.name, walk, findings, lines, whole, members, key)
+    manifest = build_manifest(store.path.name, walk, findings, lines, whole, members, key, record)
     manifest_bytes = pretty_json(manifest)
     members[MANIFEST] = manifest_bytes
     if key is not None:
@@ -308,26 +327,35 @@ def _blob(store: RunStore, sha: str, named_by: str) -> tuple[BlobFile, bytes]:
         path = store.blob_path(sha)
     except ValueError:
         raise ExportError(f"{store.path}: {named_by} names {sha[:40]!r}, which is not a blob hash") from None
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-            size = os.fstat(handle.fileno()).st_size
-    except (FileNotFoundError, IsADirectoryError):
-        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) is missing; the bundle would be "
-                          "incomplete (`naysayer verify RUN` lists what is missing)") from None
+    handle = open_blob(path)
+    if handle is None or isinstance(handle, str):
+        what = "is missing" if handle is None else handle
+        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) {what}; the bundle would be incomplete "
+                          "(`naysayer verify RUN` lists what is missing)")
+    with handle:
+        head = handle.read(8)
+        size = os.fstat(handle.fileno()).st_size
+    if size > BLOB_LIMIT:
+        raise ExportError(f"{store.path}: blob {sha[:12]} ({named_by}) is larger than {BLOB_LIMIT} bytes, so not a "
+                          "screenshot or hierarchy; not exported")
     return BlobFile(path, sha, size), head
 
 
 def _read_blob(blob: BlobFile) -> bytes:
-    data = blob.path.read_bytes()
+    handle = open_blob(blob.path)
+    if handle is None or isinstance(handle, str):
+        raise ExportError(f"{blob.path}: blob {blob.sha[:12]} changed while it was exported; not exported")
+    with handle:
+        data = handle.read(blob.size + 1)
     if len(data) != blob.size or hashlib.sha256(data).hexdigest() != blob.sha:
         raise ExportError(f"{blob.path}: blob {blob.sha[:12]} does not match its hash (damaged); not exported")
     return data
 
 
-def build_manifest(run_id: str, walk: ChainWalk, findings: list[dict[str, Any]], lines: list[TraceLine],
-                   whole: bool, members: dict[str, Content], key: Any) -> dict[str, Any]:
-    start = next((line.data for line in walk.lines if line.kind == "run_start"), {})
+def build_manifest(run_id: str, walk: ChainWalk, findings: list[dict[str, Any]], lines: list[ChainedStep],
+                   whole: bool, members: dict[str, Content], key: Any,
+                   record: dict[str, Any] | None = None) -> dict[str, Any]:
+    start = next((line.data for line in walk.lines if line.kind == StepKind.RUN_START), {})
     app = start.get("app", {}) if isinstance(start.get("app"), dict) else {}
     device = start.get("device", {}) if isinstance(start.get("device"), dict) else {}
     signer = None
@@ -346,6 +374,7 @@ def build_manifest(run_id: str, walk: ChainWalk, findings: list[dict[str, Any]],
                   "links": None if whole else CHAIN,
                   "hash": "sha256(prev_hash \\n seq \\n t(.6f) \\n kind \\n canonical data), see crawler/store.py"},
         "files": {name: _file_entry(content) for name, content in sorted(members.items())},
+        "findings": record,
         "signer": signer,
     }
 

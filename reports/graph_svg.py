@@ -20,7 +20,7 @@ from typing import Any
 
 import networkx as nx
 
-from crawler.graph import safe_text
+from crawler.text_safety import export_text
 
 MAX_STATES = 60  # states drawn; beyond this, the most visited ones and the highlighted ones
 NODE_W = 60  # px of a thumbnail on the picture
@@ -58,7 +58,7 @@ class _EdgeGroup:
 
 def esc(value: Any, limit: int = 200) -> str:
     """Text safe inside an SVG/HTML element or a double- or single-quoted attribute."""
-    text = safe_text(value, limit)
+    text = export_text(value, limit)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
             .replace("'", "&#39;"))
 

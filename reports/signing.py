@@ -19,12 +19,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from crawler.errors import UserError
+
 ALGORITHM = "Ed25519"
 KEY_FILE_LIMIT = 64 * 1024  # a PEM key is a few hundred bytes; anything far larger is not a key
 SHOWN_FINGERPRINT = 16  # hex digits of a fingerprint shown in messages
 
 
-class KeyFileError(Exception):
+class KeyFileError(UserError):
     """A key file that is missing, unreadable, of the wrong kind, or already exists (keygen)."""
 
 
@@ -155,6 +157,15 @@ def public_key_text(key: Ed25519PublicKey) -> str:
 def sign(key: Ed25519PrivateKey, message: bytes) -> bytes:
     """The signature file's bytes: base64 of the 64-byte Ed25519 signature and a newline."""
     return base64.b64encode(key.sign(message)) + b"\n"
+
+
+def signature_is_canonical(signature_file: bytes) -> bool:
+    """The signature file is exactly what `sign` writes: no other whitespace, padding or alphabet."""
+    try:
+        raw = base64.b64decode(signature_file.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) == 64 and signature_file == base64.b64encode(raw) + b"\n"
 
 
 def signature_verifies(key: Ed25519PublicKey, message: bytes, signature_file: bytes) -> bool:

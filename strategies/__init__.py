@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from strategies.base import Context, Decision, History, Strategy, Widget
+from crawler.errors import UserError
+from strategies.base import Decision, History, Strategy, StrategyContext, Widget
 
 NAMES = ("deny", "bfs", "random", "replay")
 
 
-class UnknownStrategy(ValueError):
+class UnknownStrategy(UserError, ValueError):
     pass
 
 
+def check_strategy(name: str) -> None:
+    """Raises UnknownStrategy unless `name` is one of NAMES."""
+    if name not in NAMES:
+        raise UnknownStrategy(f"{name!r}: unknown strategy (choose from {', '.join(NAMES)})")
+
+
 def make_strategy(name: str, seed: int = 0, replay_actions: list[dict] | None = None) -> Strategy:
+    check_strategy(name)
     if name == "deny":
         from strategies.deny import DenyStrategy
 
@@ -24,11 +32,12 @@ def make_strategy(name: str, seed: int = 0, replay_actions: list[dict] | None = 
         from strategies.random_walk import RandomStrategy
 
         return RandomStrategy(seed)
-    if name == "replay":
-        from strategies.replay import ReplayStrategy
+    from strategies.replay import ReplayStrategy
 
-        return ReplayStrategy(replay_actions or [])
-    raise UnknownStrategy(f"{name!r}: unknown strategy (choose from {', '.join(NAMES)})")
+    return ReplayStrategy(replay_actions or [])
 
 
-__all__ = ["NAMES", "Context", "Decision", "History", "Strategy", "UnknownStrategy", "Widget", "make_strategy"]
+__all__ = [
+    "NAMES", "Decision", "History", "Strategy", "StrategyContext", "UnknownStrategy", "Widget", "check_strategy",
+    "make_strategy",
+]

@@ -1,6 +1,7 @@
 """The one narrow interface between the crawl loop and an exploration strategy.
 
-The session observes, perceives and records; a strategy only looks at the current `Context` and returns a `Decision`.
+The session observes, perceives and records; a strategy only looks at the current `StrategyContext` and returns a
+`Decision`.
 Strategies never touch the device, so the same strategy runs on a phone, an emulator and the simulator, and a replay
 is just another strategy.
 """
@@ -12,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from crawler.perceive.scene import Control, Scene
-
-DECISION_TYPES = ("tap", "long_tap", "back", "home", "swipe", "text", "wait", "relaunch", "stop")
+from crawler.trace import ActionType
 
 
 @dataclass
 class Decision:
-    type: str
+    type: ActionType  # a plain string of the same vocabulary is accepted (a replayed recorded action)
     role: str = ""  # the Scene action role acted on ("deny", "close", ...); "" for exploration
     control: Control | None = None  # what to tap (tap / long_tap / text)
     reason: str = ""
@@ -61,7 +61,10 @@ class History:
 
 
 @dataclass
-class Context:
+class StrategyContext:
+    """What a strategy sees when it chooses its next action: the app, the scene and state on screen, the widgets,
+    the device time and the history of the crawl so far."""
+
     package: str
     scene: Scene
     state: str
@@ -74,4 +77,4 @@ class Context:
 class Strategy(Protocol):
     name: str
 
-    def choose(self, ctx: Context) -> Decision: ...
+    def choose(self, ctx: StrategyContext) -> Decision: ...

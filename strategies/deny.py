@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from strategies import explore, refusal
-from strategies.base import Context, Decision
+from strategies.base import Decision, StrategyContext
 
 
 class DenyStrategy:
     name = "deny"
 
-    def choose(self, ctx: Context) -> Decision:
+    def choose(self, ctx: StrategyContext) -> Decision:
         return refusal.answer(ctx) or explore.screen_first(ctx)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import random
 
-from strategies.base import Context, Decision, Widget
+from crawler.trace import ActionType
+from strategies.base import Decision, StrategyContext, Widget
 
 SAMPLE_TEXT = "naysayer"
 EMPTY_WAIT = 1.0  # seconds to wait on a screen that offers nothing to tap yet (splash, loading)
@@ -16,17 +17,18 @@ DWELL = 5.0  # seconds per look while dwelling
 
 def _tap(widget: Widget, reason: str) -> Decision:
     if widget.editable:
-        return Decision("text", control=widget.control, text=SAMPLE_TEXT, widget=widget.identity, reason=reason)
-    return Decision("tap", control=widget.control, widget=widget.identity, reason=reason)
+        return Decision(ActionType.TEXT, control=widget.control, text=SAMPLE_TEXT, widget=widget.identity,
+                        reason=reason)
+    return Decision(ActionType.TAP, control=widget.control, widget=widget.identity, reason=reason)
 
 
-def screen_first(ctx: Context) -> Decision:
+def screen_first(ctx: StrategyContext) -> Decision:
     history = ctx.history
     if not ctx.widgets:
         history.waits_in_state[ctx.state] += 1
         if history.waits_in_state[ctx.state] <= EMPTY_LOOKS or ctx.state == history.root_state:
-            return Decision("wait", seconds=EMPTY_WAIT, reason="wait: nothing to tap on this screen yet")
-        return Decision("back", reason="explore: nothing to tap here")
+            return Decision(ActionType.WAIT, seconds=EMPTY_WAIT, reason="wait: nothing to tap on this screen yet")
+        return Decision(ActionType.BACK, reason="explore: nothing to tap here")
     for widget in ctx.widgets:
         if widget.identity not in history.tried[ctx.state]:
             history.tried[ctx.state].add(widget.identity)
@@ -36,13 +38,14 @@ def screen_first(ctx: Context) -> Decision:
         if target and target != ctx.state and history.untried(target):
             return _tap(widget, "explore: back to a screen with untried widgets")
     if ctx.state == history.root_state or ctx.state in history.exit_states:
-        return Decision("wait", seconds=DWELL, reason="dwell: everything here tried; watch what the app does alone")
-    return Decision("back", reason="explore: nothing left on this screen")
+        return Decision(ActionType.WAIT, seconds=DWELL,
+                        reason="dwell: everything here tried; watch what the app does alone")
+    return Decision(ActionType.BACK, reason="explore: nothing left on this screen")
 
 
-def at_random(ctx: Context, rng: random.Random) -> Decision:
+def at_random(ctx: StrategyContext, rng: random.Random) -> Decision:
     if not ctx.widgets or rng.random() < 0.1:
-        return Decision("back", reason="random: back")
+        return Decision(ActionType.BACK, reason="random: back")
     widget = rng.choice(ctx.widgets)
     ctx.history.tried[ctx.state].add(widget.identity)
     return _tap(widget, "random: widget")

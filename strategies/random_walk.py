@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from strategies import explore, refusal
-from strategies.base import Context, Decision
+from strategies.base import Decision, StrategyContext
 
 
 class RandomStrategy:
@@ -14,5 +14,5 @@ class RandomStrategy:
     def __init__(self, seed: int = 0):
         self.rng = random.Random(seed)
 
-    def choose(self, ctx: Context) -> Decision:
+    def choose(self, ctx: StrategyContext) -> Decision:
         return refusal.answer(ctx) or explore.at_random(ctx, self.rng)

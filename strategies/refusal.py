@@ -14,28 +14,29 @@
 from __future__ import annotations
 
 from crawler.perceive.scene import Control
-from strategies.base import Context, Decision
+from crawler.trace import ActionType
+from strategies.base import Decision, StrategyContext
 
 WAIT_STEP = 1.0  # seconds of device time per wait while a countdown holds a close/skip control
 MAX_WAITS = 30  # then give up on the control and press back
 
 
-def _tap(ctx: Context, role: str, reason: str) -> Decision:
-    return Decision("tap", role=role, control=ctx.scene.actions[role], reason=reason)
+def _tap(ctx: StrategyContext, role: str, reason: str) -> Decision:
+    return Decision(ActionType.TAP, role=role, control=ctx.scene.actions[role], reason=reason)
 
 
-def _first(ctx: Context, *roles: str) -> str | None:
+def _first(ctx: StrategyContext, *roles: str) -> str | None:
     return next((r for r in roles if r in ctx.scene.actions and ctx.scene.actions[r].enabled), None)
 
 
-def _wait_or_back(ctx: Context, why: str) -> Decision:
+def _wait_or_back(ctx: StrategyContext, why: str) -> Decision:
     ctx.history.waits_in_state[ctx.state] += 1
     if ctx.history.waits_in_state[ctx.state] > MAX_WAITS:
-        return Decision("back", reason=f"{why}; no usable control after {MAX_WAITS} s", user_like=True)
-    return Decision("wait", seconds=WAIT_STEP, reason=why)
+        return Decision(ActionType.BACK, reason=f"{why}; no usable control after {MAX_WAITS} s", user_like=True)
+    return Decision(ActionType.WAIT, seconds=WAIT_STEP, reason=why)
 
 
-def permission(ctx: Context) -> Decision:
+def permission(ctx: StrategyContext) -> Decision:
     group = ctx.scene.permission or "unknown"
     seen = ctx.history.requests[group]  # counted by the session, this request included
     if seen >= 2:
@@ -46,16 +47,16 @@ def permission(ctx: Context) -> Decision:
             return _tap(ctx, "dont_ask_checkbox", f"second {group} request: tick don't ask again")
     if role := _first(ctx, "deny", "deny_dont_ask"):
         return _tap(ctx, role, f"deny {group}")
-    return Decision("back", reason=f"deny {group}: no deny button found, back denies", role="deny")
+    return Decision(ActionType.BACK, reason=f"deny {group}: no deny button found, back denies", role="deny")
 
 
-def consent(ctx: Context) -> Decision:
+def consent(ctx: StrategyContext) -> Decision:
     history = ctx.history
     if history.consent_refusal_exited and (role := _first(ctx, "accept")):
         unchecked = next((c for c in ctx.scene.checkboxes if not c.checked), None)
         if unchecked is not None and history.dialog_attempts[ctx.state] == 0:
             history.dialog_attempts[ctx.state] += 1
-            return Decision("tap", role="consent_checkbox", control=Control(unchecked.bounds, unchecked.text),
+            return Decision(ActionType.TAP, role="consent_checkbox", control=Control(unchecked.bounds, unchecked.text),
                             reason="tick the agreement box before accepting")
         return _tap(ctx, role, "refusing consent closed the app: accept this time to explore the rest")
     if role := _first(ctx, "refuse"):
@@ -65,10 +66,10 @@ def consent(ctx: Context) -> Decision:
         return _tap(ctx, role, "choose browse-only mode")
     if role := _first(ctx, "accept"):
         return _tap(ctx, role, "no refuse option offered: accepting is the only way on")
-    return Decision("back", reason="consent dialog without recognisable buttons")
+    return Decision(ActionType.BACK, reason="consent dialog without recognisable buttons")
 
 
-def rationale(ctx: Context) -> Decision:
+def rationale(ctx: StrategyContext) -> Decision:
     attempts = ctx.history.dialog_attempts
     attempts[ctx.state] += 1
     group = ctx.scene.permission
@@ -79,17 +80,17 @@ def rationale(ctx: Context) -> Decision:
     if role := _first(ctx, "not_now", "close"):
         return _tap(ctx, role, "dismiss the app's permission nag")
     if attempts[ctx.state] == 1:
-        return Decision("back", reason="permission nag without a dismiss option: try back")
+        return Decision(ActionType.BACK, reason="permission nag without a dismiss option: try back")
     if attempts[ctx.state] == 2 and (role := _first(ctx, "settings")):
         return _tap(ctx, role, "permission nag offers only settings or exit: open settings (and come back)")
     if role := _first(ctx, "exit"):
         return _tap(ctx, role, "permission nag offers only settings or exit: exit")
     if role := _first(ctx, "grant"):
         return _tap(ctx, role, "continue to the system dialog (which will be denied)")
-    return Decision("back", reason="permission nag: back")
+    return Decision(ActionType.BACK, reason="permission nag: back")
 
 
-def advert(ctx: Context) -> Decision:
+def advert(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "skip", "close"):
         return _tap(ctx, role, f"{ctx.scene.kind}: {role}")
     if any(r in ctx.scene.actions for r in ("skip", "close")) or ctx.scene.countdown:
@@ -99,10 +100,10 @@ def advert(ctx: Context) -> Decision:
     return _wait_or_back(ctx, "ad without a close control: wait")
 
 
-def system_dialog(ctx: Context) -> Decision:
+def system_dialog(ctx: StrategyContext) -> Decision:
     if role := _first(ctx, "close_app", "ok", "wait"):
         return _tap(ctx, role, "dismiss the system dialog")
-    return Decision("back", reason="system dialog: back")
+    return Decision(ActionType.BACK, reason="system dialog: back")
 
 
 HANDLERS = {
@@ -115,7 +116,7 @@ HANDLERS = {
 }
 
 
-def answer(ctx: Context) -> Decision | None:
+def answer(ctx: StrategyContext) -> Decision | None:
     """The refusal policy's decision for a dialog scene, or None for an app screen."""
     handler = HANDLERS.get(ctx.scene.kind)
     return handler(ctx) if handler else None

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.perceive.scene import Control
-from strategies.base import Context, Decision
+from crawler.trace import ActedBy, ActionType
+from strategies.base import Decision, StrategyContext
 
 MAX_MISSES = 5
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
-PLAIN_TYPES = ("back", "home", "wait", "swipe")  # replayed as they are: nothing on screen to match
+# replayed as they are: nothing on screen to match
+PLAIN_TYPES = (ActionType.BACK, ActionType.HOME, ActionType.WAIT, ActionType.SWIPE)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def _plain(a: dict, reason: str) -> Decision:
                     direction=a.get("direction", "") or "", reason=reason, user_like=bool(a.get("user_like", True)))
 
 
-def match_recorded(a: dict, ctx: Context, reason: str = "") -> Match | None:
+def match_recorded(a: dict, ctx: StrategyContext, reason: str = "") -> Match | None:
     """The decision that repeats recorded action `a` on the current screen, or None if its target is not there."""
     kind, role = a.get("type", ""), a.get("role", "") or ""
     reason = reason or f"replay of step {a.get('seq', '?')}"
@@ -47,7 +49,7 @@ def match_recorded(a: dict, ctx: Context, reason: str = "") -> Match | None:
         return Match(Decision(kind, role=role, control=ctx.scene.actions[role], reason=reason, text=text), "role")
     if role == "consent_checkbox" and ctx.scene.checkboxes:
         box = ctx.scene.checkboxes[0]
-        return Match(Decision("tap", role=role, control=Control(box.bounds, box.text), reason=reason), "role")
+        return Match(Decision(ActionType.TAP, role=role, control=Control(box.bounds, box.text), reason=reason), "role")
     widget_id = a.get("widget", "") or ""
     if widget_id:
         exact = next((w for w in ctx.widgets if w.identity == widget_id), None)
@@ -79,21 +81,22 @@ class ReplayStrategy:
     name = "replay"
 
     def __init__(self, actions: list[dict]):
-        self.actions = [a for a in actions if a.get("by") == "strategy"]
+        self.actions = [a for a in actions if a.get("by") == ActedBy.STRATEGY]
         self.position = 0
         self.misses = 0
 
-    def choose(self, ctx: Context) -> Decision:
+    def choose(self, ctx: StrategyContext) -> Decision:
         if self.position >= len(self.actions):
-            return Decision("stop", reason="replay finished")
+            return Decision(ActionType.STOP, reason="replay finished")
         recorded = self.actions[self.position]
         match = match_recorded(recorded, ctx)
         if match is None:
             self.misses += 1
             if self.misses > MAX_MISSES:
                 what = recorded.get("role") or recorded.get("widget")
-                return Decision("stop", reason=f"replay: step {recorded.get('seq', '?')} ({what}) not found on screen")
-            return Decision("wait", seconds=1.0, reason="replay: waiting for the recorded target")
+                return Decision(ActionType.STOP,
+                                reason=f"replay: step {recorded.get('seq', '?')} ({what}) not found on screen")
+            return Decision(ActionType.WAIT, seconds=1.0, reason="replay: waiting for the recorded target")
         self.position += 1
         self.misses = 0
         return match.decision
@@ -150,7 +153,7 @@ class PlannedReplay:
         self.progress = PlanProgress()
 
     # -- the loop ---------------------------------------------------------------------------------------------
-    def choose(self, ctx: Context) -> Decision:
+    def choose(self, ctx: StrategyContext) -> Decision:
         if self.anchor_t is None:
             self.anchor_t = ctx.t
         self._pass_auto_steps(ctx)
@@ -158,7 +161,7 @@ class PlannedReplay:
             return self._next_action(ctx, self.steps[self.position])
         return self._after_plan(ctx)
 
-    def _pass_auto_steps(self, ctx: Context) -> None:
+    def _pass_auto_steps(self, ctx: StrategyContext) -> None:
         """Steps that happen by themselves are passed once the screen shows where they lead (or a later one), or
         once the dialog the next step of ours answers is on screen."""
         reached = None
@@ -181,7 +184,7 @@ class PlannedReplay:
     def _deadline(self, offset: float) -> float:
         return (self.anchor_t or 0.0) + self.factor * max(0.0, offset) + self.slack
 
-    def _next_action(self, ctx: Context, step: PlannedStep) -> Decision:
+    def _next_action(self, ctx: StrategyContext, step: PlannedStep) -> Decision:
         target = self._next_target()
         late = ctx.t > self._deadline(target.offset)
         if step.auto:
@@ -213,13 +216,13 @@ class PlannedReplay:
                            offset=self.effect_offset)
 
     @staticmethod
-    def _same_dialog(step: PlannedStep, ctx: Context) -> bool:
+    def _same_dialog(step: PlannedStep, ctx: StrategyContext) -> bool:
         """A dialog button is identified by its role: the same kind of dialog for the same permission will do."""
         recorded_scene = step.action.get("scene", "")
         same_permission = (step.action.get("permission") or None) == (ctx.scene.permission or None)
         return recorded_scene == ctx.scene.kind and (same_permission or recorded_scene != "permission_dialog")
 
-    def _act(self, ctx: Context, step: PlannedStep, match: Match, in_state: bool) -> Decision:
+    def _act(self, ctx: StrategyContext, step: PlannedStep, match: Match, in_state: bool) -> Decision:
         decision = match.decision
         if match.how == "bounds":
             self.progress.by_bounds.append(step.seq)
@@ -233,7 +236,7 @@ class PlannedReplay:
             self.anchor_t = ctx.t
         return decision
 
-    def _after_plan(self, ctx: Context) -> Decision:
+    def _after_plan(self, ctx: StrategyContext) -> Decision:
         if self.effect:
             if ctx.state == self.effect or self._effect_dialog_shown(ctx):
                 self.progress.effect_seen = True
@@ -248,28 +251,28 @@ class PlannedReplay:
                               if last.get("role") in REFUSAL_ROLES else "reproduce: plan done, watched")
         return self._wait("reproduce: watching after the last step")
 
-    def _effect_dialog_shown(self, ctx: Context) -> bool:
+    def _effect_dialog_shown(self, ctx: StrategyContext) -> bool:
         if self.effect_dialog is None:
             return False
         kind, permission = self.effect_dialog
         return ctx.scene.kind == kind and (ctx.scene.permission or "") == permission
 
-    def _dismissal(self, ctx: Context) -> Decision | None:
+    def _dismissal(self, ctx: StrategyContext) -> Decision | None:
         """Close an interruption (ad, nag, another permission dialog) the way the original run closed it."""
         permission = ctx.scene.permission or ""
         for kind, role, group in self.dismissals:
             if kind == ctx.scene.kind and role in ctx.scene.actions and group in ("", permission):
                 self.progress.dismissed += 1
-                return Decision("tap", role=role, control=ctx.scene.actions[role],
+                return Decision(ActionType.TAP, role=role, control=ctx.scene.actions[role],
                                 reason=f"reproduce: dismiss {kind} with {role}, as the original run did")
         return None
 
     def _wait(self, reason: str) -> Decision:
-        return Decision("wait", seconds=self.poll, reason=reason)
+        return Decision(ActionType.WAIT, seconds=self.poll, reason=reason)
 
     def _stop(self, reason: str) -> Decision:
         self.progress.stopped = reason
-        return Decision("stop", reason=reason)
+        return Decision(ActionType.STOP, reason=reason)
 
     @staticmethod
     def _describe(step: PlannedStep) -> str:

@@ -1,4 +1,6 @@
-"""Shared fixtures: one private real adb server per test session, and simulated devices registered with it.
+"""Shared fixtures: one private real adb server per test session, and simulated devices registered with it; the OCR
+engine (`ocr_engine`). Where the shared reference lives and how a test that needs it skips: tests/reference.py (a plain
+module, so that bench/ can use it without importing this file, which points adb at a private server).
 
     def test_x(serve_device):
         sim = serve_device(MyBackend())      # -> RegisteredDevice: .serial, .device (adbutils.AdbDevice), .stop()
@@ -55,3 +57,18 @@ def serve_device(adb_server: IsolatedAdbServer) -> Iterator[Callable[..., Regist
     yield serve
     for registered in served:
         registered.stop()
+
+
+@pytest.fixture(scope="session")
+def ocr_engine():
+    """The process-wide OCR engine (crawler.perceive.ocr.default_engine), models loaded once for the whole session;
+    the test is skipped, with the one line saying what is missing, when the models cannot be loaded."""
+    from crawler.perceive import ocr
+
+    engine = ocr.default_engine()
+    try:
+        engine.load()
+    except ocr.OcrUnavailable as error:
+        pytest.skip(str(error))
+    return engine
+

@@ -14,7 +14,8 @@ _RESUMED = re.compile(r"(?:mResumedActivity|topResumedActivity|ResumedActivity)[
 _FOCUS = re.compile(r"mCurrentFocus=Window\{\S+ \S+ " + _COMPONENT)
 _FOCUS_PKG_ONLY = re.compile(r"mCurrentFocus=Window\{\S+ \S+ ([A-Za-z0-9_.]{1,200})\}")
 _PERMISSION = re.compile(r"^\s+([A-Za-z0-9_.]{1,200}): granted=(true|false)(?:, flags=\[\s*([A-Z_|0-9 ]*?)\s*\])?\s*$")
-_VERSION_NAME = re.compile(r"^\s+versionName=(.{0,100})$", re.MULTILINE)
+_VERSION_NAME = re.compile(r"^[ \t]+versionName=([^\n]*)$", re.MULTILINE)
+MAX_VERSION_NAME = 100  # characters kept of an app's version name (the app chooses it: hostile, any length)
 _VERSION_CODE = re.compile(r"^\s+versionCode=(\d+)", re.MULTILINE)
 
 
@@ -27,8 +28,9 @@ class Foreground:
 @dataclass
 class PackageState:
     package: str
-    version_name: str = ""
+    version_name: str = ""  # at most MAX_VERSION_NAME characters (then version_name_truncated)
     version_code: int = 0
+    version_name_truncated: bool = False  # the app's version name was longer and was cut
     installed: bool = True
     permissions: dict[str, dict] = field(default_factory=dict)  # name -> {granted: bool, flags: [..]}
 
@@ -62,13 +64,21 @@ def screen_size(wm_size: str) -> tuple[int, int] | None:
     return sizes.get("Override") or sizes.get("Physical")
 
 
+def version_name(raw: str) -> tuple[str, bool]:
+    """(the version name as kept, whether it was cut): control and format characters dropped, at most
+    MAX_VERSION_NAME characters. A 10,000-character name is kept as its first 100 and marked, never emptied."""
+    text = "".join(ch for ch in raw[: MAX_VERSION_NAME * 4] if ch.isprintable()).strip()
+    cut = len(text) > MAX_VERSION_NAME or len(raw) > MAX_VERSION_NAME * 4
+    return text[:MAX_VERSION_NAME], cut
+
+
 def package_state(package: str, dumpsys_package: str) -> PackageState:
     """Version and runtime permission state from `dumpsys package <pkg>`."""
     if f"Package [{package}]" not in dumpsys_package:
         return PackageState(package, installed=False)
     state = PackageState(package)
     if m := _VERSION_NAME.search(dumpsys_package):
-        state.version_name = m.group(1).strip()
+        state.version_name, state.version_name_truncated = version_name(m.group(1))
     if m := _VERSION_CODE.search(dumpsys_package):
         state.version_code = int(m.group(1))
     in_runtime = False

@@ -12,7 +12,7 @@ from crawler.apk.dex import apk_dex_packages, embedded_sdks
 from crawler.apk.errors import BadApk
 from crawler.apk.manifest import apk_label
 from crawler.apk.signers import Signer, apk_signers
-from crawler.graph import safe_text
+from crawler.text_safety import export_text
 
 
 @dataclass(frozen=True)
@@ -65,4 +65,4 @@ def read_apk_facts(path: str | Path, source: str = "given") -> ApkFacts:
             problems.append(f"dex: {dex.problem}")
     except BadApk as exc:
         problems.append(str(exc))
-    return ApkFacts(sha, safe_text(label, 120).strip(), signers, safe_text("; ".join(problems), 300), source, sdks)
+    return ApkFacts(sha, export_text(label, 120).strip(), signers, export_text("; ".join(problems), 300), source, sdks)

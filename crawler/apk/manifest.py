@@ -1,7 +1,8 @@
 """The package name inside an APK, read on the host (no aapt, no device).
 
 Two kinds of APK:
-- a simulator APK (emulator/zoo build_sim_apk): a zip holding naysayer-app.yaml and a text AndroidManifest.txt;
+- a simulator APK (emulator/zoo build_sim_apk): a zip holding naysayer-app.yaml and a text AndroidManifest.txt,
+  read by crawler.apk.sim_manifest (package and label only; the crawler never imports the simulator);
 - a real APK: a zip holding AndroidManifest.xml in Android's binary XML (AXML). We read just enough of it: the
   string pool and the first start tag (<manifest>), whose `package` attribute is a string; for the label, the
   <application> tag's android:label, resolved in resources.arsc (crawler.apk.resources) when it is a reference.
@@ -10,7 +11,6 @@ Anything else (not a zip, no manifest, an AXML we cannot read) is a BadApk with 
 
 from __future__ import annotations
 
-import re
 import struct
 import zipfile
 from pathlib import Path
@@ -18,9 +18,8 @@ from typing import Any
 
 from crawler.apk.errors import BadApk
 from crawler.apk.resources import DEFAULT_PREFERENCE, TYPE_DYNAMIC_REFERENCE, TYPE_REFERENCE, ResourceTable, StringPool
+from crawler.apk.sim_manifest import SIM_APP, SIM_MANIFEST, SimManifest, sim_app_manifest, sim_manifest_package
 
-SIM_MANIFEST = "AndroidManifest.txt"
-SIM_APP = "naysayer-app.yaml"
 REAL_MANIFEST = "AndroidManifest.xml"
 MAX_MANIFEST_BYTES = 4 << 20  # a manifest is a few KB; a zip bomb is not read
 
@@ -44,7 +43,7 @@ def apk_package(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if SIM_MANIFEST in names:
-                return _sim_package(_read(archive, SIM_MANIFEST, path).decode("utf-8", "replace"), path)
+                return sim_manifest_package(_read(archive, SIM_MANIFEST, path).decode("utf-8", "replace"), path)
             if SIM_APP in names:
                 return _sim_manifest(archive, path).package
             if REAL_MANIFEST in names:
@@ -60,22 +59,9 @@ def _read(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
     return archive.read(name)
 
 
-def _sim_package(text: str, path: Path) -> str:
-    match = re.search(r"^package=(\S+)\s*$", text, re.MULTILINE)
-    if not match:
-        raise BadApk(f"{path}: {SIM_MANIFEST} names no package")
-    return match.group(1)
-
-
-def _sim_manifest(archive: zipfile.ZipFile, path: Path):
-    """The app model a simulator APK carries (the zoo's loader reads the whole APK, as the simulated device does)."""
-    from emulator.zoo import ZooError, load_app_bytes
-
-    _read(archive, SIM_APP, path)  # bounded: a zip bomb is refused before the loader sees it
-    try:
-        return load_app_bytes(path.read_bytes(), path.name).manifest
-    except (ZooError, ValueError) as exc:
-        raise BadApk(f"{path}: unreadable app model ({' '.join(str(exc).split())[:150]})") from None
+def _sim_manifest(archive: zipfile.ZipFile, path: Path) -> SimManifest:
+    """Package and label of a simulator APK, from its app model (bounded before it is parsed)."""
+    return sim_app_manifest(_read(archive, SIM_APP, path), path)
 
 
 def apk_label(path: Path, prefer: tuple[tuple[str, str], ...] = DEFAULT_PREFERENCE) -> str:

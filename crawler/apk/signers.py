@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 from crawler.apk.errors import BadApk
-from crawler.graph import safe_text
+from crawler.text_safety import export_text
 
 EOCD_MAGIC = b"PK\x05\x06"
 EOCD_SEARCH = 65_557  # the EOCD record (22 bytes) plus the longest zip comment
@@ -55,7 +55,7 @@ def apk_signers(apk: Path) -> list[Signer]:
                     return found
         return _v1_signers(apk)
     except (OSError, zipfile.BadZipFile, struct.error, ValueError) as exc:
-        raise BadApk(f"{apk}: not a readable APK ({safe_text(exc, 120)})") from None
+        raise BadApk(f"{apk}: not a readable APK ({export_text(exc, 120)})") from None
 
 
 def _signing_block(handle) -> dict[int, bytes]:
@@ -132,7 +132,7 @@ def _v1_signers(apk: Path) -> list[Signer]:
 
 def _signer(der: bytes, scheme: str) -> Signer:
     cert = x509.load_der_x509_certificate(der)
-    return Signer(scheme=scheme, subject=safe_text(cert.subject.rfc4514_string()),
-                  issuer=safe_text(cert.issuer.rfc4514_string()), sha256=hashlib.sha256(der).hexdigest(),
+    return Signer(scheme=scheme, subject=export_text(cert.subject.rfc4514_string()),
+                  issuer=export_text(cert.issuer.rfc4514_string()), sha256=hashlib.sha256(der).hexdigest(),
                   not_before=cert.not_valid_before_utc.strftime("%Y-%m-%d"),
                   not_after=cert.not_valid_after_utc.strftime("%Y-%m-%d"))

@@ -1,7 +1,7 @@
 """Detectors: pure functions of a recorded trace that turn it into findings (see taxonomy.yaml for the kinds).
 
 `detect(trace, settings)` runs every detector in `DETECTORS` on one shared `Timeline` of the trace and returns the
-findings at or above the `general.min_confidence` setting, sorted by time. No I/O: the CLI layer (cli_support) reads
+findings at or above the `general.min_confidence` setting, sorted by time. No I/O: crawler.analyze reads
 the run store.
 """
 
@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from crawler.detectors import consent, launches, permissions, popups, refusal
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
 from crawler.detectors.taxonomy import Settings, Taxonomy, load_taxonomy
 from crawler.detectors.timeline import Timeline
 from crawler.trace import Trace
 
-Detector = Callable[[Context], list[Finding]]
+FindingDetector = Callable[[DetectorContext], list[Finding]]
 
-DETECTORS: dict[str, Detector] = {
+DETECTORS: dict[str, FindingDetector] = {
     "quit_on_refusal": refusal.quit_on_refusal,
     "refusal_loop": refusal.refusal_loop,
     "reprompt_after_refusal": refusal.reprompt_after_refusal,
@@ -49,7 +49,7 @@ def detect(trace: Trace, settings: Settings | None = None, taxonomy: Taxonomy | 
     if not trace.steps:
         return []
     timeline = Timeline(trace, user_trigger_window_s=settings.get("general", "user_trigger_window_s"))
-    ctx = Context(timeline, settings, taxonomy)
+    ctx = DetectorContext(timeline, settings, taxonomy)
     floor = settings.get("general", "min_confidence")
     findings: list[Finding] = []
     for kind, detector in DETECTORS.items():

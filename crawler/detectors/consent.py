@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, Obs, SceneKind
 
 REFUSE_LIKE_ROLES = frozenset({"refuse", "browse", "close", "exit", "not_now"})
 TEXT_LIMIT = 80
@@ -33,14 +34,14 @@ def _episodes(tl: Timeline, kind: str) -> list[list[Obs]]:
     return episodes
 
 
-def permission_before_consent(ctx: Context) -> list[Finding]:
+def permission_before_consent(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "permission_before_consent"
     for first, last in _epochs(tl):
-        consent_seen = [o for o in tl.obs_between(first, last) if o.kind == "consent_dialog"]
+        consent_seen = [o for o in tl.obs_between(first, last) if o.kind == SceneKind.CONSENT_DIALOG]
         if not consent_seen:
             continue  # no consent dialog seen at all: perception may have missed it; not reported here
         accept = next((a for a in tl.actions_between(first, last)
-                       if a.scene == "consent_dialog" and a.role == "accept"), None)
+                       if a.scene == SceneKind.CONSENT_DIALOG and a.role == "accept"), None)
         limit = accept.seq if accept else last
         asks = [a for a in tl.asks if first < a.seq < limit and a.how == "dialog" and not a.user_triggered]
         if not asks:
@@ -53,26 +54,27 @@ def permission_before_consent(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_refusal_exit(ctx: Context) -> list[Finding]:
+def consent_refusal_exit(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_refusal_exit"
     window = ctx.threshold(kind, "window_s")
     findings, covered = [], set()
     for act in tl.actions:
-        if act.scene != "consent_dialog" or act.role != "refuse" or act.seq in covered:
+        if act.scene != SceneKind.CONSENT_DIALOG or act.role != "refuse" or act.seq in covered:
             continue
         gone = tl.exit_after(act.seq, window,
-                             pass_through=lambda a: a.scene == "consent_dialog" and a.role in ("refuse", "consent_checkbox"))
+                             pass_through=lambda a: a.scene == SceneKind.CONSENT_DIALOG
+                             and a.role in ("refuse", "consent_checkbox"))
         if gone is None:
             continue
         covered.update(gone.via)
         dialog_before = tl.obs_before(act.seq)
-        chain = ([dialog_before] if dialog_before and dialog_before.kind == "consent_dialog" else []) + [
-            o for o in tl.obs_between(act.seq, gone.seq + 1) if o.kind == "consent_dialog"]
+        chain = ([dialog_before] if dialog_before and dialog_before.kind == SceneKind.CONSENT_DIALOG else []) + [
+            o for o in tl.obs_between(act.seq, gone.seq + 1) if o.kind == SceneKind.CONSENT_DIALOG]
         browse = sorted({str(o.actions["browse"].get("text", ""))[:TEXT_LIMIT] or "browse"
                          for o in chain if "browse" in o.actions})
         if browse:
             continue  # a browse-only / guest mode was offered: refusing it was our choice
-        refusals = 1 + sum(1 for s in gone.via if tl.step(s).data.get("role") == "refuse")
+        refusals = 1 + sum(1 for s in gone.via if Act.of(tl.step(s)).role == "refuse")
         steps = [o.seq for o in chain] + [act.seq] + list(gone.via) + list(gone.evidence)
         metrics = {"steps_to_exit": refusals, "seconds_to_exit": round(max(0.0, gone.t - act.t), 1),
                    "exit_type": gone.type, "modes_offered": []}
@@ -80,9 +82,9 @@ def consent_refusal_exit(ctx: Context) -> list[Finding]:
     return findings
 
 
-def consent_no_refuse_option(ctx: Context) -> list[Finding]:
+def consent_no_refuse_option(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_no_refuse_option"
-    for episode in _episodes(tl, "consent_dialog"):
+    for episode in _episodes(tl, SceneKind.CONSENT_DIALOG):
         roles = set().union(*(set(o.actions) for o in episode))
         if "accept" not in roles or roles & REFUSE_LIKE_ROLES:
             continue
@@ -92,10 +94,10 @@ def consent_no_refuse_option(ctx: Context) -> list[Finding]:
     return []
 
 
-def consent_prechecked(ctx: Context) -> list[Finding]:
+def consent_prechecked(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "consent_prechecked"
     vocab = tl.vocab
-    for episode in _episodes(tl, "consent_dialog"):
+    for episode in _episodes(tl, SceneKind.CONSENT_DIALOG):
         first = episode[0]
         boxes = [b for b in first.scene.get("checkboxes") or [] if isinstance(b, dict) and b.get("checked")]
         if not boxes:

@@ -11,7 +11,9 @@ from crawler.detectors.timeline import Timeline
 
 
 @dataclass
-class Context:
+class DetectorContext:
+    """What every finding detector gets: the timeline of the trace, the thresholds, and a way to make findings."""
+
     timeline: Timeline
     settings: Settings
     taxonomy: Taxonomy

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Timeline
+from crawler.detectors.timeline import Timeline, is_feature
+from crawler.trace import Act, ActionType, Event, EventType, StepKind
 
 # Our actions after which something else in front is our doing (or is judged by another detector).
-CRAWLER_CAUSED_TYPES = ("home", "back", "force_stop", "kill_background", "clear_data")
+CRAWLER_CAUSED_TYPES = (ActionType.HOME, ActionType.BACK, ActionType.FORCE_STOP, ActionType.KILL_BACKGROUND,
+                        ActionType.CLEAR_DATA)
 CRAWLER_CAUSED_ROLES = ("cta", "settings", "close", "skip")  # close/skip that open something: deceptive_close
 EVIDENCE_LIMIT = 60
 
@@ -21,7 +23,7 @@ def _caused_by_crawler(tl: Timeline, act: Act | None, t: float) -> bool:
         return True
     # A recent tap explains the other app only if what was tapped asks to leave ("打开微信", "Install"); a switch or
     # a list row followed by an app store is the app's doing.
-    return act.is_feature and t - act.t <= tl.user_trigger_window_s and tl.vocab.asks_to_leave(act.target_text)
+    return is_feature(act) and t - act.t <= tl.user_trigger_window_s and tl.vocab.asks_to_leave(act.target_text)
 
 
 TIMER_S = 2.0  # a launch this long after our last action, with the app's screen settled in between, came by itself
@@ -31,9 +33,9 @@ def _trigger(tl: Timeline, act: Act | None, seq: int, t: float) -> str:
     """What set the launch off, from what happened: our last action, or time passing after it (a timer)."""
     if act is None:
         return "no action"
-    if act.type in ("launch", "relaunch"):
+    if act.type in (ActionType.LAUNCH, ActionType.RELAUNCH):
         return "at " + ("cold " if act.cold else "") + "launch"
-    if act.type == "wait":
+    if act.type == ActionType.WAIT:
         return "while idle"
     settled = [o for o in tl.obs_between(act.seq, seq) if not tl.is_away(o)]
     if t - act.t >= TIMER_S and settled:
@@ -41,20 +43,22 @@ def _trigger(tl: Timeline, act: Act | None, seq: int, t: float) -> str:
     return "after " + act.describe()
 
 
-def associated_launch(ctx: Context) -> list[Finding]:
+def associated_launch(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "associated_launch"
     hits: dict[str, list[tuple[int, str, Act | None]]] = {}
     previous = None
     for s in tl.steps:
         target, source = "", ""
-        if s.kind == "observation":
+        if s.kind == StepKind.OBSERVATION:
             obs = tl.obs_after(s.seq - 1)
             if tl.is_away(obs) and tl.is_third_party(obs.package) and (previous is None or previous.package != obs.package):
                 target, source = obs.package, "screen"
             previous = obs
-        elif s.kind == "event" and s.data.get("type") == "activity_start" and tl.is_caller_app(s.data) \
-                and tl.is_third_party(str(s.data.get("package", ""))):
-            target, source = str(s.data["package"]), "logcat"
+        elif s.kind == StepKind.EVENT:
+            event = Event.of(s)
+            if event.type == EventType.ACTIVITY_START and tl.is_caller_app(event.data) \
+                    and tl.is_third_party(event.package):
+                target, source = event.package, "logcat"
         if not target:
             continue
         act = tl.action_before(s.seq)
@@ -75,7 +79,7 @@ def associated_launch(ctx: Context) -> list[Finding]:
     return findings
 
 
-def self_start(ctx: Context) -> list[Finding]:
+def self_start(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "self_start"
     starts = [launch for launch in tl.launches if launch.by == "self" and not tl.in_use_at(launch.seq)]
     if len(starts) < max(1.0, ctx.threshold(kind, "min_starts")):

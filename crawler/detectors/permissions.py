@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Ask, Obs, Timeline
+from crawler.detectors.timeline import Ask, Timeline, is_feature
+from crawler.trace import Obs, SceneKind
 
 LINE_LIMIT, LINES = 80, 8
 
 
-def upfront_permission_burst(ctx: Context) -> list[Finding]:
+def upfront_permission_burst(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "upfront_permission_burst"
     window, needed = ctx.threshold(kind, "window_s"), ctx.threshold(kind, "min_groups")
     bursts: list[tuple[int, list[Ask]]] = []
     launches = [a for a in tl.launch_actions if a.cold]
     for launch in launches:
         later = [a for a in tl.launch_actions if a.seq > launch.seq]
-        feature = next((a for a in tl.actions if a.seq > launch.seq and a.is_feature), None)
+        feature = next((a for a in tl.actions if a.seq > launch.seq and is_feature(a)), None)
         end = min([a.seq for a in later[:1]] + ([feature.seq] if feature else []) + [tl.seqs[-1] + 1])
         asks = [a for a in tl.asks if launch.seq < a.seq < end and a.how == "dialog" and not a.user_triggered
                 and a.group != "unknown" and a.t - launch.t <= window]
@@ -46,14 +47,15 @@ def _context_screen(tl: Timeline, seq: int) -> Obs | None:
 def _explains(tl: Timeline, obs: Obs | None, group: str) -> bool:
     if obs is None:
         return False
-    if obs.kind == "rationale_dialog" and (obs.permission == group or group in tl.vocab.groups_named(" ".join(obs.text))):
+    if obs.kind == SceneKind.RATIONALE_DIALOG \
+            and (obs.permission == group or group in tl.vocab.groups_named(" ".join(obs.text))):
         return True
     return any(group in tl.vocab.groups_named(line) and tl.vocab.states_purpose(line) for line in obs.text)
 
 
-def no_purpose_explained(ctx: Context) -> list[Finding]:
+def no_purpose_explained(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "no_purpose_explained"
-    dialogs = {o.seq: o for o in tl.observations if o.kind == "permission_dialog"}
+    dialogs = {o.seq: o for o in tl.observations if o.kind == SceneKind.PERMISSION_DIALOG}
     findings, reported = [], set()
     for ask in tl.asks:
         if ask.how != "dialog" or ask.user_triggered or ask.group in ("unknown", *reported):

@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Obs, Timeline
+from crawler.detectors.timeline import Timeline
+from crawler.trace import Act, ActionType, Event, EventType, Obs, SceneKind, StepKind
 
-AD_KINDS = ("splash_ad", "ad_popup")
+AD_KINDS = (SceneKind.SPLASH_AD, SceneKind.AD_POPUP)
 CLOSE_ROLES = ("close", "skip")
-NAVIGATION_TYPES = ("launch", "relaunch", "force_stop", "clear_data", "home", "kill_background")
+NAVIGATION_TYPES = (ActionType.LAUNCH, ActionType.RELAUNCH, ActionType.FORCE_STOP, ActionType.CLEAR_DATA,
+                    ActionType.HOME, ActionType.KILL_BACKGROUND)
 RATE_WINDOW_S = 60.0
 TEXT_LIMIT = 60
 EVIDENCE_LIMIT = 40
@@ -39,10 +41,12 @@ def _appearances(tl: Timeline) -> list[Obs]:
     """Each time an app pop-up comes up: a new one, or the same one again after we answered it."""
     shown, previous = [], None
     for obs in tl.observations:
-        if obs.kind == "ad_popup" and not tl.is_away(obs):
+        if obs.kind == SceneKind.AD_POPUP and not tl.is_away(obs):
             answered = previous is not None and any(
-                a.role or a.type == "back" for a in tl.actions_between(previous.seq, obs.seq) if a.type != "wait")
-            if previous is None or previous.kind != "ad_popup" or previous.signature() != obs.signature() or answered:
+                a.role or a.type == ActionType.BACK for a in tl.actions_between(previous.seq, obs.seq)
+                if a.type != ActionType.WAIT)
+            if previous is None or previous.kind != SceneKind.AD_POPUP or previous.signature() != obs.signature() \
+                    or answered:
                 shown.append(obs)
         previous = obs
     return shown
@@ -53,17 +57,17 @@ def _returned(tl: Timeline, close: Act, popup: Obs, later: list[Obs]) -> Obs | N
     again = next((o for o in later if o.seq > close.seq and o.signature() == popup.signature()), None)
     if again is None:
         return None
-    if any(a.type in NAVIGATION_TYPES or a.type == "back" and a.scene != "ad_popup"
+    if any(a.type in NAVIGATION_TYPES or a.type == ActionType.BACK and a.scene != SceneKind.AD_POPUP
            for a in tl.actions_between(close.seq, again.seq)):
         return None
-    screens = [o for o in tl.obs_between(close.seq, again.seq) if o.kind != "ad_popup"]
+    screens = [o for o in tl.obs_between(close.seq, again.seq) if o.kind != SceneKind.AD_POPUP]
     if any(tl.is_away(o) for o in screens):
         return None
     states = {o.state or o.activity for o in screens}
     return again if len(states) <= 1 else None
 
 
-def popup_harassment(ctx: Context) -> list[Finding]:
+def popup_harassment(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "popup_harassment"
     shown = _appearances(tl)
     if not shown:
@@ -73,7 +77,7 @@ def popup_harassment(ctx: Context) -> list[Finding]:
     returns: list[tuple[Act, Obs]] = []
     for popup in shown:
         close = tl.action_after(popup.seq)
-        if close is None or close.scene != "ad_popup" or close.role not in CLOSE_ROLES:
+        if close is None or close.scene != SceneKind.AD_POPUP or close.role not in CLOSE_ROLES:
             continue
         again = _returned(tl, close, popup, [o for o in shown if o.seq > close.seq])
         if again is not None:
@@ -149,7 +153,7 @@ def _gated(episode: AdEpisode) -> list[Obs]:
     return gated
 
 
-def close_countdown(ctx: Context) -> list[Finding]:
+def close_countdown(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "close_countdown"
     found: list[tuple[AdEpisode, dict]] = []
     for episode in _ad_episodes(tl):
@@ -174,7 +178,7 @@ def close_countdown(ctx: Context) -> list[Finding]:
     return [ctx.finding(kind, episode.shown[0].seq, steps, metrics, 0.85)]
 
 
-def splash_ad_no_skip(ctx: Context) -> list[Finding]:
+def splash_ad_no_skip(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "splash_ad_no_skip"
     found: list[tuple[AdEpisode, float]] = []
     for episode in _ad_episodes(tl):
@@ -205,23 +209,26 @@ def splash_ad_no_skip(ctx: Context) -> list[Finding]:
 def _opened_by(tl: Timeline, tap: Act, ad: Obs, window_s: float) -> tuple[str, int, float] | None:
     """What came up after our close tap, before our next action: (what, step seq, confidence)."""
     for s in tl.steps[tl.seqs.index(tap.seq) + 1:]:
-        if s.kind == "action" and s.data.get("type") != "wait" or s.kind == "run_end" or s.t - tap.t > window_s:
+        if s.kind == StepKind.ACTION and Act.of(s).type != ActionType.WAIT or s.kind == StepKind.RUN_END \
+                or s.t - tap.t > window_s:
             break
-        if s.kind == "event" and s.data.get("type") == "activity_start" and tl.is_caller_app(s.data) \
-                and tl.is_third_party(str(s.data.get("package", ""))):
-            return str(s.data.get("component") or s.data.get("package"))[:TEXT_LIMIT * 2], s.seq, 0.85
-        if s.kind != "observation":
+        if s.kind == StepKind.EVENT:
+            event = Event.of(s)
+            if event.type == EventType.ACTIVITY_START and tl.is_caller_app(event.data) \
+                    and tl.is_third_party(event.package):
+                return (event.component or event.package)[:TEXT_LIMIT * 2], s.seq, 0.85
+        if s.kind != StepKind.OBSERVATION:
             continue
         obs = tl.obs_after(s.seq - 1)
         if tl.is_away(obs) and tl.is_third_party(obs.package):
             return obs.package, obs.seq, 0.9
-        if tl.is_app(obs.package) and obs.kind == "app" and obs.activity != ad.activity \
+        if tl.is_app(obs.package) and obs.kind == SceneKind.APP and obs.activity != ad.activity \
                 and tl.vocab.is_landing_activity(obs.activity):
             return obs.activity[:TEXT_LIMIT * 2], obs.seq, 0.65
     return None
 
 
-def deceptive_close(ctx: Context) -> list[Finding]:
+def deceptive_close(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "deceptive_close"
     window = ctx.threshold(kind, "window_s")
     findings = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from crawler.detectors.context import Context
+from crawler.detectors.context import DetectorContext
 from crawler.detectors.finding import Finding
-from crawler.detectors.timeline import Act, Ask, Denial, Obs, Timeline
+from crawler.detectors.timeline import Ask, Denial, Timeline, is_feature
+from crawler.trace import Act, Obs, SceneKind
 
 BLOCKING_ROLES = frozenset({"grant", "settings", "exit", "ok"})  # a nag offering only these blocks use
 NOTICE_ROLES = frozenset({"exit", "ok"})  # "no permission, the app will close [OK]": tapping it is not our choice
@@ -29,13 +30,13 @@ def _options(obs: Obs) -> list[str]:
 
 def forced_notice_tap(tl: Timeline, act: Act) -> bool:
     """Our tap on the only button of an app dialog that offers nothing but exit / OK."""
-    if act.scene != "rationale_dialog" or act.role not in NOTICE_ROLES:
+    if act.scene != SceneKind.RATIONALE_DIALOG or act.role not in NOTICE_ROLES:
         return False
     before = tl.obs_before(act.seq)
     return before is not None and bool(before.actions) and set(before.actions) <= NOTICE_ROLES
 
 
-def quit_on_refusal(ctx: Context) -> list[Finding]:
+def quit_on_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "quit_on_refusal"
     window = ctx.threshold(kind, "window_s")
     findings = []
@@ -68,10 +69,10 @@ def _denial_in_force(tl: Timeline, group: str, seq: int) -> Denial | None:
     return denial
 
 
-def refusal_loop(ctx: Context) -> list[Finding]:
+def refusal_loop(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "refusal_loop"
     blocking: dict[str, list[tuple[Obs, Denial]]] = {}
-    nags = {o.seq: o for o in tl.observations if o.kind == "rationale_dialog"}
+    nags = {o.seq: o for o in tl.observations if o.kind == SceneKind.RATIONALE_DIALOG}
     for ask in tl.asks:
         if ask.how != "nag" or ask.user_triggered:
             continue
@@ -82,7 +83,7 @@ def refusal_loop(ctx: Context) -> list[Finding]:
         if denial is None:
             continue
         since = max([denial.seq] + [a.seq for a in tl.launch_actions if a.seq < ask.seq])
-        if any(a.is_feature for a in tl.actions_between(since, ask.seq)):
+        if any(is_feature(a) for a in tl.actions_between(since, ask.seq)):
             continue  # the user went for a feature: a dialog blocking that feature is not blocking the app
         blocking.setdefault(ask.group, []).append((obs, denial))
     findings = []
@@ -95,7 +96,7 @@ def refusal_loop(ctx: Context) -> list[Finding]:
     return findings
 
 
-def reprompt_after_refusal(ctx: Context) -> list[Finding]:
+def reprompt_after_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "reprompt_after_refusal"
     store_window = ctx.threshold(kind, "store_window_h") * 3600
     counted: dict[str, list[tuple[Ask, Denial]]] = {}
@@ -134,7 +135,7 @@ def reprompt_after_refusal(ctx: Context) -> list[Finding]:
     return findings
 
 
-def unrelated_prompt_after_refusal(ctx: Context) -> list[Finding]:
+def unrelated_prompt_after_refusal(ctx: DetectorContext) -> list[Finding]:
     tl, kind = ctx.timeline, "unrelated_prompt_after_refusal"
     window = ctx.threshold(kind, "window_s")
     reported: set[str] = set()
@@ -150,7 +151,7 @@ def unrelated_prompt_after_refusal(ctx: Context) -> list[Finding]:
             if ask.group in reported or ask.group in hits:
                 continue
             launched = any(a.seq < ask.seq for a in tl.launch_actions if a.seq > denial.seq)
-            app_back = any(o.kind != "permission_dialog" and not tl.is_away(o)
+            app_back = any(o.kind != SceneKind.PERMISSION_DIALOG and not tl.is_away(o)
                            for o in tl.obs_between(denial.seq, ask.seq))
             if not (launched or app_back):
                 continue  # the next dialog of the same request batch, not a new request after the denial

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from crawler.errors import UserError
+
 REQUIRED_KINDS = (
     "quit_on_refusal", "refusal_loop", "reprompt_after_refusal", "unrelated_prompt_after_refusal",
     "upfront_permission_burst", "permission_before_consent", "no_purpose_explained", "consent_refusal_exit",
@@ -29,11 +31,11 @@ SEVERITIES = ("high", "medium", "low")
 GENERAL = "general"
 
 
-class TaxonomyError(Exception):
+class TaxonomyError(UserError):
     """The taxonomy file is malformed: one line naming the entry and what is wrong."""
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """A threshold override names an unknown setting or gives a value that is not a number."""
 
 

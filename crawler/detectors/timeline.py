@@ -15,83 +15,34 @@ from typing import Any
 
 from crawler.detectors.vocabulary import Vocabulary, load_vocabulary
 from crawler.perceive.scene import ACTION_ROLES
-from crawler.trace import Step, Trace
+from crawler.trace import (
+    Act,
+    ActionType,
+    Event,
+    EventType,
+    Obs,
+    Permissions,
+    Recovery,
+    RecoveryType,
+    SceneKind,
+    Step,
+    StepKind,
+    Trace,
+)
 
 DENY_ROLES = ("deny", "deny_dont_ask")
-PERMISSION_RESPONSE_ROLES = ("deny", "deny_dont_ask", "allow", "allow_foreground", "allow_once", "allow_always")
-FEATURE_TYPES = ("tap", "long_tap", "text", "swipe")
-LAUNCH_TYPES = ("launch", "relaunch")
-DIED_EVENTS = ("proc_died", "app_died", "kill")
+FEATURE_TYPES = (ActionType.TAP, ActionType.LONG_TAP, ActionType.TEXT, ActionType.SWIPE)
+LAUNCH_TYPES = (ActionType.LAUNCH, ActionType.RELAUNCH)
+DIED_EVENTS = (EventType.PROC_DIED, EventType.APP_DIED, EventType.KILL)
 DIALOG_ROLES = frozenset(ACTION_ROLES) | {"consent_checkbox"}
 DIALOG_LAG_S = 0.5  # a dialog observed this little before the request's logcat line is still that request's dialog
 LAUNCH_ATTRIBUTION_S = 10.0  # a proc_start this soon after our launch action is that launch's process
 
 
-@dataclass(frozen=True)
-class Obs:
-    seq: int
-    t: float
-    package: str
-    activity: str
-    pid: int | None
-    app_in_front: bool
-    png: str | None
-    scene: dict[str, Any]
-    state: str = ""
-
-    @property
-    def kind(self) -> str:
-        return str(self.scene.get("kind", "app"))
-
-    @property
-    def permission(self) -> str | None:
-        return self.scene.get("permission") or None
-
-    @property
-    def actions(self) -> dict[str, dict[str, Any]]:
-        actions = self.scene.get("actions") or {}
-        return actions if isinstance(actions, dict) else {}
-
-    @property
-    def text(self) -> list[str]:
-        return [str(line) for line in self.scene.get("text") or []]
-
-    @property
-    def confidence(self) -> float:
-        return float(self.scene.get("confidence", 1.0))
-
-    @property
-    def countdown(self) -> int | None:
-        value = self.scene.get("countdown")
-        return int(value) if isinstance(value, (int, float)) else None
-
-    def signature(self) -> tuple:
-        """What identifies one dialog across observations: kind, package, and its text."""
-        return (self.kind, self.package, self.permission, tuple(sorted(self.text[:12])))
-
-
-@dataclass(frozen=True)
-class Act:
-    seq: int
-    t: float
-    type: str
-    role: str
-    scene: str
-    permission: str | None
-    user_like: bool
-    cold: bool
-    target_text: str
-    by: str
-
-    @property
-    def is_feature(self) -> bool:
-        """A user-like action on an app screen that is not an answer to a dialog: it may need a permission."""
-        return (self.type in FEATURE_TYPES and self.user_like and self.scene in ("app", "")
-                and self.role not in DIALOG_ROLES)
-
-    def describe(self) -> str:
-        words = [self.type] + [w for w in (self.role, self.permission) if w]
-        return " ".join(words)
+def is_feature(act: Act) -> bool:
+    """A user-like action on an app screen that is not an answer to a dialog: it may need a permission."""
+    return (act.type in FEATURE_TYPES and act.user_like and act.scene in (SceneKind.APP, "")
+            and act.role not in DIALOG_ROLES)
 
 
 @dataclass(frozen=True)
@@ -143,8 +94,7 @@ class Timeline:
     user_trigger_window_s: float = 5.0
 
     def __post_init__(self) -> None:
-        start = self.trace.start
-        app = start.get("app", {}) if isinstance(start.get("app"), dict) else {}
+        app = self.trace.app
         self.package: str = str(app.get("package", ""))
         self.app_version: str = str(app.get("version_name", "") or app.get("version_code", "") or "")
         self.steps: list[Step] = list(self.trace.steps)
@@ -152,8 +102,8 @@ class Timeline:
         self.by_seq = {s.seq: s for s in self.steps}
         self.run_start_t = self.steps[0].t if self.steps else 0.0
         self.run_end_t = max((s.t for s in self.steps), default=0.0)
-        self.observations = [_obs(s) for s in self.steps if s.kind == "observation"]
-        self.actions = [_act(s) for s in self.steps if s.kind == "action"]
+        self.observations = list(self.trace.observations())
+        self.actions = list(self.trace.actions())
         self._obs_seqs = [o.seq for o in self.observations]
         self._act_seqs = [a.seq for a in self.actions]
         self.app_uids = self._app_uids()
@@ -173,13 +123,13 @@ class Timeline:
         return event.get("caller_uid") is not None and event.get("caller_uid") in self.app_uids
 
     def is_permission_ui(self, obs: Obs) -> bool:
-        return obs.kind == "permission_dialog" or obs.package in self.vocab.permission_controllers
+        return obs.kind == SceneKind.PERMISSION_DIALOG or obs.package in self.vocab.permission_controllers
 
     def is_away(self, obs: Obs) -> bool:
         """Something other than the app (or a dialog it caused) is in front."""
         if obs.app_in_front or self.is_app(obs.package) or not obs.package:
             return False
-        return not self.is_permission_ui(obs) and obs.kind != "system_dialog"
+        return not self.is_permission_ui(obs) and obs.kind != SceneKind.SYSTEM_DIALOG
 
     def is_third_party(self, package: str) -> bool:
         return bool(package) and not self.is_app(package) and package not in self.launchers \
@@ -220,13 +170,13 @@ class Timeline:
         shots: list[str] = []
         for seq in sorted(set(seqs)):
             step = self.by_seq.get(seq)
-            png = step.data.get("png") if step is not None and step.kind == "observation" else None
+            png = Obs.of(step).png if step is not None and step.kind == StepKind.OBSERVATION else None
             if png and png not in shots:
                 shots.append(str(png))
         return shots
 
-    def events(self, *types: str) -> list[Step]:
-        return [s for s in self.steps if s.kind == "event" and (not types or s.data.get("type") in types)]
+    def events(self, *types: str) -> list[Event]:
+        return list(self.trace.events(*types))
 
     def permission_flags_before(self, seq: int) -> dict[str, set[str]]:
         """group -> flags (union over its permissions) from the latest `permissions` step before seq."""
@@ -234,12 +184,12 @@ class Timeline:
         for s in self.steps:
             if s.seq >= seq:
                 break
-            if s.kind == "permissions":
+            if s.kind == StepKind.PERMISSIONS:
                 latest = s
         groups: dict[str, set[str]] = {}
-        for name, state in ((latest.data.get("permissions") or {}) if latest else {}).items():
-            group = self.vocab.group_of(str(name))
-            if group and isinstance(state, dict):
+        for name, state in (Permissions.of(latest).permissions if latest else {}).items():
+            group = self.vocab.group_of(name)
+            if group:
                 groups.setdefault(group, set()).update(str(f) for f in state.get("flags") or [])
         return groups
 
@@ -253,23 +203,23 @@ class Timeline:
         found: list[tuple[str, float, int, str]] = []
         via: list[int] = []
         for s in self.steps[bisect.bisect_right(self.seqs, seq):]:
-            if s.kind == "run_end":
+            if s.kind == StepKind.RUN_END:
                 break
-            if s.kind == "action":
-                act = _act(s)
-                if act.type == "wait":
+            if s.kind == StepKind.ACTION:
+                act = Act.of(s)
+                if act.type == ActionType.WAIT:
                     continue
                 if pass_through is not None and pass_through(act):
                     via.append(s.seq)
                     continue
                 break
             if s.t - t0 > window_s:
-                if s.kind == "observation":
+                if s.kind == StepKind.OBSERVATION:
                     break
                 continue
             kind = _exit_evidence(self, s)
             if kind:
-                front = str(s.data.get("package", "")) if s.kind == "observation" else ""
+                front = Obs.of(s).package if s.kind == StepKind.OBSERVATION else ""
                 found.append((kind, s.t, s.seq, front))
         if not found:
             return None
@@ -281,9 +231,9 @@ class Timeline:
 
     # -- derived lists -----------------------------------------------------------------------------------------
     def _app_uids(self) -> set[int]:
-        uids = {s.data.get("uid") for s in self.events("proc_start") if s.data.get("package") == self.package}
-        app = self.trace.start.get("app", {})
-        if isinstance(app, dict) and app.get("uid") is not None:
+        uids = {e.uid for e in self.events(EventType.PROC_START) if e.package == self.package}
+        app = self.trace.app
+        if app.get("uid") is not None:
             uids.add(app.get("uid"))
         return {u for u in uids if isinstance(u, int)}
 
@@ -291,7 +241,7 @@ class Timeline:
         """The package in front right after our `home` press is the launcher on this device."""
         found = set()
         for act in self.actions:
-            if act.type == "home":
+            if act.type == ActionType.HOME:
                 obs = self.obs_after(act.seq)
                 nxt = self.action_after(act.seq)
                 if obs and (nxt is None or obs.seq < nxt.seq) and obs.package and not self.is_app(obs.package):
@@ -304,9 +254,9 @@ class Timeline:
         for act in self.actions:
             if act.type not in LAUNCH_TYPES:
                 continue
-            if act.type == "relaunch":
+            if act.type == ActionType.RELAUNCH:
                 nxt = self.action_after(act.seq)
-                if nxt is not None and nxt.type == "launch":
+                if nxt is not None and nxt.type == ActionType.LAUNCH:
                     continue
             launches.append(act)
         return launches
@@ -314,9 +264,9 @@ class Timeline:
     def _denials(self) -> list[Denial]:
         denials = []
         for act in self.actions:
-            if act.role in DENY_ROLES and act.scene == "permission_dialog":
+            if act.role in DENY_ROLES and act.scene == SceneKind.PERMISSION_DIALOG:
                 before = self.obs_before(act.seq)
-                dialog = before if before is not None and before.kind == "permission_dialog" else None
+                dialog = before if before is not None and before.kind == SceneKind.PERMISSION_DIALOG else None
                 group = act.permission or (dialog.permission if dialog else None) or "unknown"
                 denials.append(Denial(act.seq, act.t, group, dialog.seq if dialog else None,
                                       act.role == "deny_dont_ask"))
@@ -327,11 +277,11 @@ class Timeline:
         act = self.action_before(seq)
         if act is None or t - act.t > self.user_trigger_window_s:
             return None
-        if act.scene == "rationale_dialog" and act.role == "grant" and act.permission in (group, None, ""):
+        if act.scene == SceneKind.RATIONALE_DIALOG and act.role == "grant" and act.permission in (group, None, ""):
             return act  # the user let the app's own explanation go on to the request
         # Only a control that names the feature (扫一扫 for the camera, 定位 for location...) asks for it: a tab, a
         # list row or a switch that happens to come before the request does not make it the user's doing.
-        if not act.is_feature or group not in self.vocab.groups_named(act.target_text):
+        if not is_feature(act) or group not in self.vocab.groups_named(act.target_text):
             return None
         return act
 
@@ -339,17 +289,19 @@ class Timeline:
         asks: list[Ask] = []
         prev: Obs | None = None
         for s in self.steps:
-            if s.kind == "observation":
-                obs = _obs(s)
-                if obs.kind in ("permission_dialog", "rationale_dialog"):
+            if s.kind == StepKind.OBSERVATION:
+                obs = Obs.of(s)
+                if obs.kind in (SceneKind.PERMISSION_DIALOG, SceneKind.RATIONALE_DIALOG):
                     group = obs.permission or self._nag_group(obs)
                     if group and self._new_episode(prev, obs):
-                        asks.append(self._ask(obs.seq, obs.t, group, "dialog" if obs.kind == "permission_dialog"
+                        asks.append(self._ask(obs.seq, obs.t, group, "dialog" if obs.kind == SceneKind.PERMISSION_DIALOG
                                               else "nag", prev, asks))
                 prev = obs
-            elif s.kind == "event" and s.data.get("type") == "permission_request" and self.is_caller_app(s.data) \
-                    and not self._dialog_follows(s):
-                asks.append(self._ask(s.seq, s.t, self._suppressed_group(s), "suppressed", prev, asks))
+            elif s.kind == StepKind.EVENT:
+                event = Event.of(s)
+                if event.type == EventType.PERMISSION_REQUEST and self.is_caller_app(event.data) \
+                        and not self._dialog_follows(event):
+                    asks.append(self._ask(s.seq, s.t, self._suppressed_group(event), "suppressed", prev, asks))
         return asks
 
     def _nag_group(self, obs: Obs) -> str | None:
@@ -360,7 +312,7 @@ class Timeline:
         if prev is None or prev.kind != obs.kind or (prev.permission or "") != (obs.permission or ""):
             return True
         # the same dialog seen again: a new ask only if we answered the previous one (not if we only waited)
-        return any(a.role and a.type != "wait" for a in self.actions_between(prev.seq, obs.seq))
+        return any(a.role and a.type != ActionType.WAIT for a in self.actions_between(prev.seq, obs.seq))
 
     def _ask(self, seq: int, t: float, group: str, how: str, prev: Obs | None, asks: list[Ask]) -> Ask:
         trigger = self._trigger(seq, t, group)
@@ -368,29 +320,29 @@ class Timeline:
         last = asks[-1] if asks else None
         between = self.actions_between(last.seq, seq) if last else []
         if last is not None and prev is not None and prev.seq >= last.seq and self.is_permission_ui(prev) \
-                and all(a.scene == "permission_dialog" for a in between) and how != "nag":
+                and all(a.scene == SceneKind.PERMISSION_DIALOG for a in between) and how != "nag":
             # the next dialog of the same requestPermissions() batch: same cause as the first one
             batch_start = False
             if trigger is None and last.trigger_seq is not None:
-                trigger = _act(self.by_seq[last.trigger_seq])
+                trigger = Act.of(self.by_seq[last.trigger_seq])
         return Ask(seq, t, group, how, self.launch_index(seq), trigger is not None,
                    trigger.seq if trigger else None, batch_start)
 
-    def _dialog_follows(self, event: Step) -> bool:
+    def _dialog_follows(self, event: Event) -> bool:
         """Did the request bring up a system dialog? The next observation before our next action shows one, or
         (logcat lagging behind the screen) the observation just before the event already did, shown after it."""
         before, nxt = self.obs_before(event.seq), self.action_after(event.seq)
-        if before is not None and before.kind == "permission_dialog" and before.t >= event.t - DIALOG_LAG_S \
+        if before is not None and before.kind == SceneKind.PERMISSION_DIALOG and before.t >= event.t - DIALOG_LAG_S \
                 and not self.actions_between(before.seq, event.seq):
             return True
         for obs in self.observations[bisect.bisect_right(self._obs_seqs, event.seq):]:
-            if nxt is not None and obs.seq > nxt.seq and nxt.type != "wait":
+            if nxt is not None and obs.seq > nxt.seq and nxt.type != ActionType.WAIT:
                 return False
-            if obs.kind == "permission_dialog":
+            if obs.kind == SceneKind.PERMISSION_DIALOG:
                 return True
         return False
 
-    def _suppressed_group(self, event: Step) -> str:
+    def _suppressed_group(self, event: Event) -> str:
         for key in ("permission", "permissions"):
             names = event.data.get(key)
             names = [names] if isinstance(names, str) else names or []
@@ -402,13 +354,13 @@ class Timeline:
 
     def _launches(self) -> list[Launch]:
         launches = [Launch(a.seq, a.t, "crawler", a.cold, a.type) for a in self.launch_actions]
-        for s in self.events("proc_start"):
-            if s.data.get("package") != self.package:
+        for e in self.events(EventType.PROC_START):
+            if e.package != self.package:
                 continue  # other processes of the app (":push") start while it is in use; not a launch
-            act = self.action_before(s.seq)
-            ours = act is not None and act.type in LAUNCH_TYPES and abs(s.t - act.t) <= LAUNCH_ATTRIBUTION_S
+            act = self.action_before(e.seq)
+            ours = act is not None and act.type in LAUNCH_TYPES and abs(e.t - act.t) <= LAUNCH_ATTRIBUTION_S
             if not ours:
-                launches.append(Launch(s.seq, s.t, "self", True, str(s.data.get("reason", "") or "unknown")))
+                launches.append(Launch(e.seq, e.t, "self", True, e.reason or "unknown"))
         return sorted(launches, key=lambda launch: launch.seq)
 
     def in_use_at(self, seq: int) -> bool:
@@ -416,38 +368,25 @@ class Timeline:
         obs = self.obs_before(seq)
         if obs is None or not obs.app_in_front:
             return False
-        return not any(a.type in ("home", "force_stop", "kill_background", "clear_data")
+        return not any(a.type in (ActionType.HOME, ActionType.FORCE_STOP, ActionType.KILL_BACKGROUND,
+                                  ActionType.CLEAR_DATA)
                        for a in self.actions_between(obs.seq, seq))
 
 
+RECOVERY_EXITS = {RecoveryType.DIED: "died", RecoveryType.CRASHED: "crashed", RecoveryType.LEFT_APP: "backgrounded"}
+
+
 def _exit_evidence(tl: Timeline, s: Step) -> str | None:
-    data = s.data
-    if s.kind == "event":
-        if data.get("package") != tl.package:
+    if s.kind == StepKind.EVENT:
+        event = Event.of(s)
+        if event.package != tl.package:
             return None
-        if data.get("type") == "crash":
+        if event.type == EventType.CRASH:
             return "crashed"
-        if data.get("type") in DIED_EVENTS:
+        if event.type in DIED_EVENTS:
             return "died"
-    elif s.kind == "recovery":
-        return {"died": "died", "crashed": "crashed", "left_app": "backgrounded"}.get(str(data.get("type")))
-    elif s.kind == "observation" and tl.is_away(_obs(s)):
+    elif s.kind == StepKind.RECOVERY:
+        return RECOVERY_EXITS.get(Recovery.of(s).type)
+    elif s.kind == StepKind.OBSERVATION and tl.is_away(Obs.of(s)):
         return "backgrounded"
     return None
-
-
-def _obs(s: Step) -> Obs:
-    d = s.data
-    scene = d.get("scene") if isinstance(d.get("scene"), dict) else {}
-    pid = d.get("pid")
-    return Obs(s.seq, s.t, str(d.get("package", "") or ""), str(d.get("activity", "") or ""),
-               pid if isinstance(pid, int) else None, bool(d.get("app_in_front", False)), d.get("png"), scene,
-               str(d.get("state", "") or ""))
-
-
-def _act(s: Step) -> Act:
-    d = s.data
-    target = d.get("target") if isinstance(d.get("target"), dict) else {}
-    return Act(s.seq, s.t, str(d.get("type", "")), str(d.get("role", "") or ""), str(d.get("scene", "") or ""),
-               d.get("permission") or None, d.get("user_like", True) is not False, bool(d.get("cold", False)),
-               str(target.get("text", "") or "")[:200], str(d.get("by", "") or ""))

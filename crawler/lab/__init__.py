@@ -1,10 +1,13 @@
 """Lab runs: many apps on many devices, overnight, resumable (docs/lab.md).
 
-    queue.LabIndex      the SQLite queue and job states (DIR/lab.sqlite)
-    job.run_job         one job on one device: clean state, crawl, findings (no threads, no display)
+    index.LabIndex      the SQLite queue and job states (DIR/lab.sqlite)
+    options.LabOptions  how every app is crawled: CrawlOptions (crawler.crawl) plus failure limits, kept in lab.sqlite
+    job.run_job         one job on one device: clean state, then crawler.crawl.run_crawl (no threads, no display)
     apps.read_apps      APPS (a file of package names and/or APK paths, or a folder of APKs) -> JobSpecs
     pool.DevicePool     one worker thread per device, offline devices retried with backoff
     display.LabDisplay  the live table
+    farm                the same lab over a Celery queue (`lab submit`, `lab worker`)
+    export.finding_rows one row per finding (`lab export`)
     run_lab             the whole thing for a list of packages (the demo)
 """
 
@@ -32,8 +35,8 @@ def run_lab(packages: list[str], serials: list[str], out, *, adb_port: int | Non
     itself: use `naysayer lab run` for that."""
     from pathlib import Path
 
+    from crawler.lab.index import LabIndex
     from crawler.lab.pool import DevicePool, QuietObserver
-    from crawler.lab.queue import LabIndex
 
     if not serials:
         raise LabError("no devices to run on")

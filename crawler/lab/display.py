@@ -17,8 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from crawler.lab.index import JobRow, LabIndex
 from crawler.lab.job import JobResult
-from crawler.lab.queue import JobRow, LabIndex
 
 MAX_FIELD = 60
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from crawler.errors import UserError
 
-class LabError(RuntimeError):
+
+class LabError(UserError, RuntimeError):
     """The lab cannot start or continue: no devices, no apps, a lab folder that is missing or already used."""
 
 

@@ -33,7 +33,6 @@ from crawler.lab.options import LabOptions
 
 log = logging.getLogger(__name__)
 
-USER_ERRORS = {"FarmError"}
 TASK_NAME = "naysayer.lab.crawl_job"
 QUEUE = "naysayer.lab"
 BROKER_SCHEMES = ("redis", "rediss")
@@ -314,13 +313,6 @@ def crawl_job(task, lab_dir: str, job_id: int, lab_id: str = "") -> str:
             _stop_worker(ctx, "the device was lost during a crawl")
         raise task.retry(countdown=0)
     return state
-
-
-def add_commands(lab_subparsers) -> None:
-    """Called by crawler.lab_cli: `lab submit` and `lab worker`."""
-    from crawler.lab.farm_cli import add_farm_commands
-
-    add_farm_commands(lab_subparsers)
 
 
 def console_say(line: str) -> None:

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Self
 
+from crawler.lab.index import _JOB_COLUMNS, JobRow, LabIndex, _row
 from crawler.lab.job import JobResult
 from crawler.lab.options import LabOptions
-from crawler.lab.queue import _JOB_COLUMNS, JobRow, LabIndex, _row
 
 FARM_SCHEMA = """
 CREATE TABLE IF NOT EXISTS farm_leases (
@@ -91,20 +91,25 @@ class Claim:
 
 
 class FarmIndex(LabIndex):
-    """LabIndex plus claim-by-id and leases. Open with FarmIndex.open / create_farm; the farm table is added on open."""
+    """LabIndex plus claim-by-id and leases. Open with FarmIndex.open / create_farm; the farm table is added on open.
+    Lease times (claims, beats, take-overs) come from `clock` (wall time unless a test gives its own)."""
+
+    clock: Callable[[], float] = staticmethod(time.time)
 
     @classmethod
-    def open(cls, root: Path) -> FarmIndex:
+    def open(cls, root: Path, clock: Callable[[], float] = time.time) -> FarmIndex:
         index = super().open(root)
+        index.clock = clock
         with index._write() as conn:
             for statement in filter(str.strip, FARM_SCHEMA.split(";")):
                 conn.execute(statement)
         return index
 
     @classmethod
-    def create_farm(cls, root: Path, options: LabOptions, settings: FarmSettings) -> FarmIndex:
+    def create_farm(cls, root: Path, options: LabOptions, settings: FarmSettings,
+                    clock: Callable[[], float] = time.time) -> FarmIndex:
         cls.create(root, options).close()
-        index = cls.open(root)
+        index = cls.open(root, clock)
         index.set_farm_settings(settings)
         return index
 
@@ -133,7 +138,7 @@ class FarmIndex(LabIndex):
             return Claim("missing")
         if job.state in ("done", "failed"):
             return Claim("finished", job)
-        now = time.time()
+        now = self.clock()
         if job.state == "running":
             holder, beat = lease if lease else (job.owner, job.started or 0.0)
             if now - beat < self.farm.lease:
@@ -157,7 +162,7 @@ class FarmIndex(LabIndex):
         return self._claim_queued(job, device, owner)
 
     def _claim_queued(self, job: JobRow, device: str, owner: str) -> Claim:
-        now = time.time()
+        now = self.clock()
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE jobs SET state = 'running', device = ?, owner = ?, attempts = attempts + 1, started = ?, "
@@ -169,7 +174,7 @@ class FarmIndex(LabIndex):
 
     def _steal_lease(self, job_id: int, lease: tuple | None, device: str, owner: str) -> bool:
         """Atomically replace the stale lease we saw by ours; False if someone renewed or stole it meanwhile."""
-        now = time.time()
+        now = self.clock()
         with self._write() as conn:
             current = conn.execute("SELECT owner, beat FROM farm_leases WHERE job_id = ?", (job_id,)).fetchone()
             if current != (tuple(lease) if lease else None):
@@ -180,7 +185,7 @@ class FarmIndex(LabIndex):
     def _take_over(self, job: JobRow, holder: str, device: str, owner: str, silent: float) -> Claim:
         """The dead attempt is recorded interrupted (its partial run kept); the job runs again here, or fails after
         options.max_losses lost workers."""
-        now = time.time()
+        now = self.clock()
         why = f"worker {holder} lost: no heartbeat for {silent:.0f}s"
         with self._write() as conn:
             conn.execute("UPDATE attempts SET finished = ?, outcome = 'interrupted', detail = ? "
@@ -211,7 +216,7 @@ class FarmIndex(LabIndex):
         """Renew our lease; False if the job is no longer ours (another worker took it over)."""
         with self._write() as conn:
             return conn.execute("UPDATE farm_leases SET beat = ? WHERE job_id = ? AND owner = ?",
-                                (time.time(), job_id, owner)).rowcount > 0
+                                (self.clock(), job_id, owner)).rowcount > 0
 
     def drop_lease(self, job_id: int, owner: str) -> None:
         with self._write() as conn:

@@ -73,7 +73,8 @@ class StopRequested(KeyboardInterrupt):
 
 
 def prepare_device(device, spec: JobSpec) -> ApkFacts | None:
-    """Bring the app to a clean state on `device`; returns what the run records of the APK (None without one).
+    """Bring the app to a clean state on `device`; returns what was read of the job's APK (None for an installed
+    app: the crawl pulls it from the device).
     Raises DeviceError (the app's problem) or DeviceLost (the device's)."""
     from crawler.device import DeviceError
     facts = None
@@ -113,11 +114,8 @@ def run_job(spec: JobSpec, serial: str, out: Path, options: LabOptions, *, run_i
 
     on_progress(info) gets {"steps", "t", "budget", "what"} as the crawl goes (device seconds).
     should_stop() is polled at every step: when it turns true the crawl ends as `interrupted` (the run is kept)."""
-    from crawler.crawl import derive_findings
+    from crawler.crawl import run_crawl
     from crawler.device import AndroidDevice, DeviceError, DeviceLost, adb_client
-    from crawler.session import CrawlSettings, Session
-    from crawler.store import RunStore
-    from strategies import make_strategy
 
     result = JobResult(spec.package, serial)
     if spec.error:
@@ -141,23 +139,14 @@ def run_job(spec: JobSpec, serial: str, out: Path, options: LabOptions, *, run_i
         if stop():
             result.end, result.detail = "interrupted", "the lab is stopping"
             return result
-        strategy = make_strategy(options.strategy, options.seed, None)
-        settings = CrawlSettings(budget=options.budget, steps=options.steps, idle=options.idle, seed=options.seed)
-        engine = None
-        if options.ocr:
-            from crawler.perceive.ocr import default_engine
 
-            engine = default_engine()
-        store = RunStore.create(out, run_id, package=spec.package)
-        result.run = store.path
-        try:
-            session = Session(device, spec.package, strategy, store, settings, ocr=engine, apk=apk_facts,
-                              on_progress=progress)
-            result.end, result.detail = session.run()
-            findings = derive_findings(store, options.thresholds())
-            result.kinds = sorted({f.kind for f in findings})
-        finally:
-            store.close()
+        def created(run: Path) -> None:
+            result.run = run
+
+        crawl = run_crawl(options, device, spec.package, out, apk=apk_facts, run_id=run_id, on_progress=progress,
+                          on_created=created)
+        result.end, result.detail = crawl.reason, crawl.detail
+        result.kinds = sorted({f.kind for f in crawl.findings})
         result.device_lost = result.end == "device_lost"
     except DeviceLost as exc:
         result.error, result.device_lost = str(exc), True
@@ -178,19 +167,20 @@ def result_from_run(run: Path, serial: str = "", options: LabOptions | None = No
 
     from crawler.crawl import derive_findings
     from crawler.store import NewerSchema, NotARun, RunStore
+    from crawler.trace import EndReason, RunEnd, StepKind, Trace
 
     try:
         with RunStore.open(run) as store:
-            ends = list(store.steps(["run_end"]))
-            starts = list(store.steps(["run_start"]))
+            ends = [RunEnd.of(s) for s in store.steps([StepKind.RUN_END])]
+            start = Trace(list(store.steps([StepKind.RUN_START])))
             if not ends:
                 return None
-            package = starts[0].data.get("app", {}).get("package", "") if starts else ""
-            serial = serial or (starts[0].data.get("device", {}).get("serial", "") if starts else "")
+            package = start.package
+            serial = serial or str(start.device.get("serial", ""))
             findings = derive_findings(store, (options or LabOptions()).thresholds())
     except (NotARun, NewerSchema, sqlite3.Error, OSError, ValueError) as exc:  # an unreadable run is treated as cut short: the job is crawled again
         log.warning("%s: cannot read the run (%s): the job will be crawled again", run, exc)
         return None
-    end = ends[-1].data
-    return JobResult(package, serial, run=Path(run), end=end.get("reason", ""), detail=end.get("detail", ""),
-                     kinds=sorted({f.kind for f in findings}), device_lost=end.get("reason") == "device_lost")
+    end = ends[-1]
+    return JobResult(package, serial, run=Path(run), end=end.reason, detail=end.detail,
+                     kinds=sorted({f.kind for f in findings}), device_lost=end.reason == EndReason.DEVICE_LOST)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from crawler.lab.index import JobRow, LabIndex, this_owner
 from crawler.lab.job import JobResult, run_job
-from crawler.lab.queue import JobRow, LabIndex, this_owner
 
 log = logging.getLogger(__name__)
 

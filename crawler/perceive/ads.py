@@ -10,7 +10,7 @@ import re
 
 from crawler.perceive import pixel_ads
 from crawler.perceive.ad_sdks import ad_sdk_registry
-from crawler.perceive.context import Context, choices, common_ancestor, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, choices, common_ancestor, control, dialog_bounds
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.matching import RoleTable, match_form
 from crawler.perceive.scene import Control, Scene
@@ -20,14 +20,14 @@ CLOSE_MAX_FRACTION = 0.15  # a close control is at most this wide, as a fraction
 COUNTDOWN = re.compile(r"^(?:关闭\s?)?(\d{1,2})\s?(?:s|秒|秒后关闭|秒后可关闭)?$")
 
 
-def centred_card(ctx: Context, b: tuple[int, int, int, int]) -> bool:
+def centred_card(ctx: ScreenContext, b: tuple[int, int, int, int]) -> bool:
     """A pop-up card stands free of the screen edges, centred; a feed item or a list section spans the width."""
     sw = ctx.screen[2] - ctx.screen[0]
     left, right = b[0] - ctx.screen[0], ctx.screen[2] - b[2]
     return left >= sw * 0.04 and right >= sw * 0.04 and abs(left - right) <= sw * 0.1
 
 
-def _is_close(ctx: Context, w: Widget) -> bool:
+def _is_close(ctx: ScreenContext, w: Widget) -> bool:
     lex = ad_lexicon()
     sw = ctx.screen[2] - ctx.screen[0]
     width = w.bounds[2] - w.bounds[0]
@@ -43,7 +43,7 @@ def _is_close(ctx: Context, w: Widget) -> bool:
     return bool(w.text) and len(form) <= 6 and lex.close_texts.matches(form)
 
 
-def _close_controls(ctx: Context) -> list[Widget]:
+def _close_controls(ctx: ScreenContext) -> list[Widget]:
     found = []
     for w in ctx.widgets():
         if _is_close(ctx, w):
@@ -53,7 +53,7 @@ def _close_controls(ctx: Context) -> list[Widget]:
     return found
 
 
-def _cards(ctx: Context, cue_widgets: list[Widget]) -> list[Widget]:
+def _cards(ctx: ScreenContext, cue_widgets: list[Widget]) -> list[Widget]:
     """Containers of ad cues that look like a card: smaller than the screen, larger than a button."""
     cards = []
     for w in cue_widgets:
@@ -66,7 +66,7 @@ def _cards(ctx: Context, cue_widgets: list[Widget]) -> list[Widget]:
     return cards
 
 
-def _corner_close(ctx: Context, card: Widget) -> Widget | None:
+def _corner_close(ctx: ScreenContext, card: Widget) -> Widget | None:
     """A small unlabeled clickable in a top corner of the card, or centred just below it (the round X)."""
     sw = ctx.screen[2] - ctx.screen[0]
     cx1, cy1, cx2, cy2 = card.bounds
@@ -87,7 +87,7 @@ def _corner_close(ctx: Context, card: Widget) -> Widget | None:
     return None
 
 
-def _prompt(ctx: Context) -> Scene | None:
+def _prompt(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     forms = None
     for prompt in lex.prompts:
@@ -118,13 +118,13 @@ def _prompt(ctx: Context) -> Scene | None:
     return None
 
 
-def _sdk_views(ctx: Context) -> list[Widget]:
+def _sdk_views(ctx: ScreenContext) -> list[Widget]:
     """Widgets whose resource-id only an ad SDK's layouts use ("ksad_auto_close_btn", "tt_ad_logo")."""
     registry = ad_sdk_registry()
     return [w for w in ctx.widgets() if w.resource_id and registry.by_view_id(w.id_name) is not None]
 
 
-def _ad(ctx: Context) -> Scene | None:
+def _ad(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     sdk_views = _sdk_views(ctx)
     if not sdk_views and not ctx.mentions(lex.ad_cues):
@@ -153,7 +153,7 @@ def _ad(ctx: Context) -> Scene | None:
     return _held_ad(ctx, cue_widgets)
 
 
-def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
+def _held_ad(ctx: ScreenContext, cue_widgets: list[Widget]) -> Scene | None:
     """An ad overlay whose close control is not there yet: a countdown ("5s", "3 秒") shows where it will be, or
     nothing does (an X that appears after a few seconds with no label): the ad holds the screen meanwhile."""
     for cue in cue_widgets:
@@ -177,7 +177,7 @@ def _held_ad(ctx: Context, cue_widgets: list[Widget]) -> Scene | None:
     return None
 
 
-def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, card: Widget | None = None) -> Scene:
+def _scene(ctx: ScreenContext, close: Widget, cues: list[Widget], confidence: float, card: Widget | None = None) -> Scene:
     lex = ad_lexicon()
     actions = {"close": control(ctx, close)}
     cta = next((ctx.target_of(c) for c in cues if ctx.target_of(c) is not close
@@ -201,14 +201,14 @@ def _scene(ctx: Context, close: Widget, cues: list[Widget], confidence: float, c
 
 # -- structure: an ad SDK's activity in front; a modal with a way out ------------------------------------------------
 
-def _square_small(ctx: Context, w: Widget) -> bool:
+def _square_small(ctx: ScreenContext, w: Widget) -> bool:
     sw = ctx.screen[2] - ctx.screen[0]
     width, height = w.bounds[2] - w.bounds[0], w.bounds[3] - w.bounds[1]
     return 0 < width <= sw * CLOSE_MAX_FRACTION and 0 < height <= sw * CLOSE_MAX_FRACTION and \
         0.5 <= width / height <= 2.0
 
 
-def _screen_corner_close(ctx: Context, window: Window) -> Widget | None:
+def _screen_corner_close(ctx: ScreenContext, window: Window) -> Widget | None:
     """A small, square, unlabelled (or X-labelled) clickable in a top corner of the screen: a full-screen ad's
     close frame (SDK interstitials draw the X in pixels inside a ~96 px frame)."""
     sx1, sy1, sx2, sy2 = ctx.screen
@@ -227,11 +227,11 @@ def _screen_corner_close(ctx: Context, window: Window) -> Widget | None:
     return corner[0][2] if corner else None
 
 
-def _top_window(ctx: Context) -> Window | None:
+def _top_window(ctx: ScreenContext) -> Window | None:
     return next((w for w in reversed(ctx.windows) if w.root.source == "hierarchy"), None)
 
 
-def _sdk_in_front(ctx: Context) -> Scene | None:
+def _sdk_in_front(ctx: ScreenContext) -> Scene | None:
     """An ad SDK's own activity is in front (interstitial, rewarded video, full-screen ad): an ad, whatever it says
     (or does not say). Its close control: an X-like control, else a small square in a top corner."""
     sdk = ad_sdk_registry().by_activity(ctx.hierarchy.activity)
@@ -258,7 +258,7 @@ def _in_list(w: Widget) -> bool:
                for a in w.ancestors())
 
 
-def _floating(ctx: Context, card: Widget, order: dict[int, int], nodes: list[Widget]) -> bool:
+def _floating(ctx: ScreenContext, card: Widget, order: dict[int, int], nodes: list[Widget]) -> bool:
     """Drawn over other content: a node drawn before it, neither its ancestor nor inside it, lies under at least half
     of it (the page below a pop-up, or the dimmed backdrop); and nothing drawn after it covers it."""
     ca = max(1, card.area)
@@ -277,7 +277,7 @@ def _floating(ctx: Context, card: Widget, order: dict[int, int], nodes: list[Wid
     return under
 
 
-def _modal_containers(ctx: Context) -> list[tuple[Widget, Window]]:
+def _modal_containers(ctx: ScreenContext) -> list[tuple[Widget, Window]]:
     """Pop-up candidates, top window first: a dialog window standing free of the screen edges, else a centred card
     drawn over the page in a full-screen window."""
     window = _top_window(ctx)
@@ -305,7 +305,7 @@ def _modal_containers(ctx: Context) -> list[tuple[Widget, Window]]:
     return found
 
 
-def _close_of(ctx: Context, card: Widget, window: Window) -> Widget | None:
+def _close_of(ctx: ScreenContext, card: Widget, window: Window) -> Widget | None:
     """The card's way out: an X-like control inside it, at its corner or just below it."""
     x1, y1, x2, y2 = card.bounds
     ch = y2 - y1
@@ -319,7 +319,7 @@ def _close_of(ctx: Context, card: Widget, window: Window) -> Widget | None:
     return _corner_close(ctx, card)
 
 
-def _popup_kind(ctx: Context, card: Widget) -> str:
+def _popup_kind(ctx: ScreenContext, card: Widget) -> str:
     lex = ad_lexicon()
     forms = [ctx.own_form(w) for w in card.walk() if w.label]
     registry = ad_sdk_registry()
@@ -334,7 +334,7 @@ def _popup_kind(ctx: Context, card: Widget) -> str:
     return "unknown"
 
 
-def _modal(ctx: Context) -> Scene | None:
+def _modal(ctx: ScreenContext) -> Scene | None:
     """A pop-up known by its structure, whatever its words: a window or card smaller than the screen, over the page,
     with a close control. Its words only say what kind it is; an unknown modal with a way out is never the app."""
     for card, window in _modal_containers(ctx):
@@ -353,7 +353,7 @@ def _modal(ctx: Context) -> Scene | None:
     return None
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     # Pixel cues last: a hierarchy (or the OCR window over it) that says "ad" in its structure wins.
     return _sdk_in_front(ctx) or _prompt(ctx) or _ad(ctx) or _modal(ctx) or pixel_ads.detect(ctx)
 
@@ -363,7 +363,7 @@ def detect(ctx: Context) -> Scene | None:
 def structural_close(hierarchy) -> Control | None:
     """A close control found by its words, id or shape on any screen (an X, ×, 关闭, an id with "close", a small square
     at a card's corner or a top corner of the screen), for a session stuck on a modal nobody named."""
-    ctx = Context.of(hierarchy)
+    ctx = ScreenContext.of(hierarchy)
     window = _top_window(ctx)
     if window is None:
         return None
@@ -381,7 +381,7 @@ def structural_close(hierarchy) -> Control | None:
 def outside_point(hierarchy, dialog: tuple[int, int, int, int] | None) -> tuple[int, int] | None:
     """A point outside the dialog (its bounds, else the top window when it is smaller than the screen), on the dimmed
     page: above it if there is room, else below it. None when nothing modal is known."""
-    ctx = Context.of(hierarchy)
+    ctx = ScreenContext.of(hierarchy)
     if dialog is None:
         window = _top_window(ctx)
         if window is None or area(window.bounds) >= ctx.screen_area * 0.85:
@@ -397,7 +397,7 @@ def outside_point(hierarchy, dialog: tuple[int, int, int, int] | None) -> tuple[
     return None
 
 
-def textless_close(ctx: Context, parts: list[Widget]) -> Widget | None:
+def textless_close(ctx: ScreenContext, parts: list[Widget]) -> Widget | None:
     """A dialog's way out that says nothing: an X-like control (id, desc, glyph) in the dialog's window, else a small
     unlabelled square at the corner of (or just below) the card holding `parts`. For consent dialogs whose only
     refusal is an icon."""

@@ -11,17 +11,17 @@ from typing import Any
 
 from crawler.perceive import ads, consent, permission, rationale, splash, system
 from crawler.perceive.consent import cue_widget as consent_cue
-from crawler.perceive.context import Context
+from crawler.perceive.context import ScreenContext
 from crawler.perceive.pixels import perceive_with_pixels
 from crawler.perceive.rationale import cue_widget as rationale_cue
 from crawler.perceive.scene import Scene
 from crawler.screen import Hierarchy
 
-Detector = Callable[[Context], "Scene | None"]
+SceneDetector = Callable[[ScreenContext], "Scene | None"]
 RATIONALE_TITLE_CHARS = 20
 
 
-def _detectors(ctx: Context) -> list[Detector]:
+def _detectors(ctx: ScreenContext) -> list[SceneDetector]:
     # A short rationale title ("权限申请说明") beats a privacy-policy link mentioned in its body.
     r_cue = rationale_cue(ctx)
     _c_cue, c_titled = consent_cue(ctx)
@@ -30,7 +30,7 @@ def _detectors(ctx: Context) -> list[Detector]:
     return [permission.detect, system.detect, *middle, splash.detect, ads.detect]
 
 
-def classify(ctx: Context) -> Scene:
+def classify(ctx: ScreenContext) -> Scene:
     for detect in _detectors(ctx):
         scene = detect(ctx)
         if scene is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, checkbox, choices, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, checkbox, choices, control, dialog_bounds
 from crawler.perceive.lexicon import consent_lexicon
 from crawler.perceive.scene import Scene
 from crawler.screen import Widget
@@ -10,7 +10,7 @@ from crawler.screen import Widget
 TITLE_CHARS = 40  # a cue in a line this short is a title ("用户协议和隐私政策概要"), not a passing mention
 
 
-def cue_widget(ctx: Context) -> tuple[Widget | None, bool]:
+def cue_widget(ctx: ScreenContext) -> tuple[Widget | None, bool]:
     """The first widget naming the privacy policy / terms, and whether it reads as a title."""
     lex = consent_lexicon()
     if not ctx.mentions(lex.cues):
@@ -25,7 +25,7 @@ def cue_widget(ctx: Context) -> tuple[Widget | None, bool]:
     return first, False
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = consent_lexicon()
     cue, titled = cue_widget(ctx)
     if cue is None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from crawler.perceive.matching import form_of_clean
 from crawler.perceive.scene import Bounds, Checkbox, Control
-from crawler.screen import Hierarchy, Widget, Window, area, clean, intersect
+from crawler.screen import Hierarchy, Widget, Window, area, intersect
+from crawler.text_safety import clean_screen_text
 
 MAX_LINES = 200
 MAX_LINE_CHARS = 300
@@ -31,7 +32,10 @@ def is_chrome(window: Window, screen: Bounds) -> bool:
 
 
 @dataclass
-class Context:
+class ScreenContext:
+    """One screen as the scene detectors read it: the windows that matter (chrome removed), their widgets, labels in
+    matching form (cached)."""
+
     hierarchy: Hierarchy
     windows: list[Window]  # bottom to top, chrome removed (pseudo OCR window last)
     screen: Bounds
@@ -42,7 +46,7 @@ class Context:
     _joined: str | None = None
 
     @classmethod
-    def of(cls, hierarchy: Hierarchy, extra: list[Window] | None = None) -> Context:
+    def of(cls, hierarchy: Hierarchy, extra: list[Window] | None = None) -> ScreenContext:
         windows = [w for w in hierarchy.windows if not is_chrome(w, hierarchy.screen)] + list(extra or [])
         return cls(hierarchy=hierarchy, windows=windows, screen=hierarchy.screen)
 
@@ -83,7 +87,7 @@ class Context:
     def label(self, w: Widget) -> str:
         key = id(w)
         if key not in self._labels:
-            self._labels[key] = self.own_text(w) if w.label else clean(w.inner_label(), MAX_LINE_CHARS)
+            self._labels[key] = self.own_text(w) if w.label else clean_screen_text(w.inner_label(), MAX_LINE_CHARS)
         return self._labels[key]
 
     def form(self, w: Widget) -> str:
@@ -99,7 +103,7 @@ class Context:
         key = id(w)
         text = self._own_text.get(key)
         if text is None:
-            text = self._own_text[key] = clean(w.label, MAX_LINE_CHARS)
+            text = self._own_text[key] = clean_screen_text(w.label, MAX_LINE_CHARS)
         return text
 
     def own_form(self, w: Widget) -> str:
@@ -184,15 +188,15 @@ class Context:
         return any(w.package == window.package for w in below)
 
 
-def control(ctx: Context, w: Widget) -> Control:
+def control(ctx: ScreenContext, w: Widget) -> Control:
     return Control(bounds=tuple(w.bounds), text=ctx.label(w)[:200], resource_id=w.resource_id, enabled=w.enabled)
 
 
-def checkbox(ctx: Context, w: Widget) -> Checkbox:
+def checkbox(ctx: ScreenContext, w: Widget) -> Checkbox:
     text = ctx.label(w)
     if not text and w.parent is not None:
         # The label of a bare CheckBox is usually its sibling TextView.
-        text = " ".join(clean(s.label, 120) for s in w.parent.children if s is not w and s.label)[:200]
+        text = " ".join(clean_screen_text(s.label, 120) for s in w.parent.children if s is not w and s.label)[:200]
     return Checkbox(bounds=tuple(w.bounds), text=text, checked=w.checked)
 
 
@@ -218,7 +222,7 @@ def union(bounds: list[Bounds]) -> Bounds | None:
     return (min(b[0] for b in bounds), min(b[1] for b in bounds), max(b[2] for b in bounds), max(b[3] for b in bounds))
 
 
-def dialog_bounds(ctx: Context, widgets: list[Widget]) -> Bounds | None:
+def dialog_bounds(ctx: ScreenContext, widgets: list[Widget]) -> Bounds | None:
     """Where the dialog is: its window if the window is a dialog, else the smallest container of its parts."""
     widgets = [w for w in widgets if w is not None]
     if not widgets:
@@ -232,7 +236,7 @@ def dialog_bounds(ctx: Context, widgets: list[Widget]) -> Bounds | None:
     return union([w.bounds for w in widgets])
 
 
-def choices(ctx: Context, targets: list[Widget], table, max_chars: int) -> dict[str, Widget]:
+def choices(ctx: ScreenContext, targets: list[Widget], table, max_chars: int) -> dict[str, Widget]:
     """role -> the button-like target whose label the role table recognises; of several, the shortest label
     (a bare "同意" button rather than a "请阅读并同意后使用" line read by OCR)."""
     found: dict[str, Widget] = {}

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.screen import MAX_TEXT, normalize
+from crawler.screen import MAX_TEXT
+from crawler.text_safety import comparable_text
 
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
@@ -23,12 +24,12 @@ _LATIN_NEGATION = re.compile(r"(?:^|[^a-z'])(?:don't|dont|do not|not|never|no|wo
 
 def match_form(text: str, limit: int = MAX_TEXT) -> str:
     """The form matchers compare: normalised (NFKC, quotes, casefold) with spaces between CJK characters removed."""
-    form = normalize(text, limit)
+    form = comparable_text(text, limit)
     return _CJK_GAP.sub("", form) if " " in form else form
 
 
 def form_of_clean(text: str) -> str:
-    """match_form of a string already passed through screen.clean()."""
+    """match_form of a string already passed through text_safety.clean_screen_text()."""
     form = text.casefold()
     return _CJK_GAP.sub("", form) if " " in form else form
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from crawler.errors import UserError
 from crawler.perceive import vision
 
 Bounds = tuple[int, int, int, int]
@@ -58,7 +59,7 @@ _SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 
 
-class OcrUnavailable(RuntimeError):
+class OcrUnavailable(UserError, RuntimeError):
     """rapidocr, onnxruntime or the bundled model files cannot be loaded."""
 
 

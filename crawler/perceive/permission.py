@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, checkbox, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, checkbox, control, dialog_bounds
 from crawler.perceive.lexicon import PermissionLexicon, permission_lexicon
 from crawler.perceive.matching import match_form
 from crawler.perceive.scene import Scene
@@ -37,7 +37,7 @@ def group_of(form: str, lex: PermissionLexicon | None = None) -> str | None:
     return best[2] if best else None
 
 
-def _text_role(ctx: Context, w: Widget, lex: PermissionLexicon) -> str | None:
+def _text_role(ctx: ScreenContext, w: Widget, lex: PermissionLexicon) -> str | None:
     form = ctx.form(w)
     if not form or len(form) > 60:
         return None
@@ -49,7 +49,7 @@ def _text_role(ctx: Context, w: Widget, lex: PermissionLexicon) -> str | None:
     return role
 
 
-def _title(ctx: Context, window: Window, lex: PermissionLexicon) -> Widget | None:
+def _title(ctx: ScreenContext, window: Window, lex: PermissionLexicon) -> Widget | None:
     labels = [w for w in window.widgets() if w.label and not w.clickable]
     for w in labels:
         if lex.titles.search(ctx.form(w)):
@@ -63,14 +63,14 @@ def _title(ctx: Context, window: Window, lex: PermissionLexicon) -> Widget | Non
     return None
 
 
-def _message(ctx: Context, window: Window) -> Widget | None:
+def _message(ctx: ScreenContext, window: Window) -> Widget | None:
     for w in window.widgets():
         if w.id_name in ("permission_message", "alertTitle", "messagecontent", "message") and w.label:
             return w
     return None
 
 
-def _candidate(ctx: Context, window: Window, lex: PermissionLexicon) -> bool:
+def _candidate(ctx: ScreenContext, window: Window, lex: PermissionLexicon) -> bool:
     """Cheap test before the full look: a permission package, a known id, or lines read from pixels (no package or id
     to go by there: the full look decides by the choices offered)."""
     if window.package in lex.packages or lex.is_system_package(window.package):
@@ -80,7 +80,7 @@ def _candidate(ctx: Context, window: Window, lex: PermissionLexicon) -> bool:
     return any(w.resource_id and (w.id_name.casefold() in lex.id_roles) for w in window.widgets())
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = permission_lexicon()
     for window in reversed(ctx.windows):  # the top-most dialog wins
         if not _candidate(ctx, window, lex):
@@ -91,7 +91,7 @@ def detect(ctx: Context) -> Scene | None:
     return None
 
 
-def _detect_window(ctx: Context, window: Window, lex: PermissionLexicon) -> Scene | None:
+def _detect_window(ctx: ScreenContext, window: Window, lex: PermissionLexicon) -> Scene | None:
     widgets = list(window.widgets())
     from_pixels = any(w.source != "hierarchy" for w in widgets[:3])
     in_package = window.package in lex.packages or any(w.package in lex.packages for w in widgets[:3])

@@ -21,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from crawler.perceive.context import Context, control
+from crawler.perceive.context import ScreenContext, control
 from crawler.perceive.lexicon import LEXICON_DIR, LexiconError, ad_lexicon
 from crawler.perceive.matching import PhraseSet
 from crawler.perceive.scene import Bounds, Scene
@@ -60,7 +60,7 @@ def pixel_ad_lexicon() -> PixelAdLexicon:
         raise LexiconError(f"{path}: cannot read the pixel_ads vocabulary: {exc}") from None
 
 
-def _bare(ctx: Context, w: Widget) -> str:
+def _bare(ctx: ScreenContext, w: Widget) -> str:
     return _EDGE_SYMBOLS.sub("", ctx.own_form(w))
 
 
@@ -68,7 +68,7 @@ def _centre(b: Bounds) -> tuple[float, float]:
     return (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
 
 
-def _in_top_corner(ctx: Context, b: Bounds) -> bool:
+def _in_top_corner(ctx: ScreenContext, b: Bounds) -> bool:
     sx1, sy1, sx2, sy2 = ctx.screen
     mx, my = _centre(b)
     width = sx2 - sx1
@@ -94,14 +94,14 @@ class _Cues:
     card: Bounds | None
 
     @classmethod
-    def of(cls, ctx: Context) -> _Cues:
+    def of(cls, ctx: ScreenContext) -> _Cues:
         pixel = [w for w in ctx.widgets() if w.source != "hierarchy" and ctx.visible(w)]
         cards = [tuple(w.bounds) for w in pixel if w.cls == CARD_CLASS]
         return cls(lines=[w for w in pixel if w.cls != CROSS_CLASS and w.text],
                    crosses=[w for w in pixel if w.cls == CROSS_CLASS], card=cards[0] if cards else None)
 
 
-def _way_out(ctx: Context, cues: _Cues, lex: PixelAdLexicon) -> Widget | None:
+def _way_out(ctx: ScreenContext, cues: _Cues, lex: PixelAdLexicon) -> Widget | None:
     """The ad's close control: a vision X where ads put it, else the X glyph OCR read there, else a dismiss line."""
     for cross in cues.crosses:
         if _in_top_corner(ctx, cross.bounds) or (cues.card is not None and _at_card_edge(cues.card, cross.bounds)):
@@ -112,7 +112,7 @@ def _way_out(ctx: Context, cues: _Cues, lex: PixelAdLexicon) -> Widget | None:
     return next((line for line in cues.lines if lex.dismiss.matches(_bare(ctx, line))), None)
 
 
-def _first(ctx: Context, lines: list[Widget], phrases: PhraseSet) -> Widget | None:
+def _first(ctx: ScreenContext, lines: list[Widget], phrases: PhraseSet) -> Widget | None:
     for line in lines:
         form = _bare(ctx, line)
         if form and len(form) <= MAX_CTA_CHARS and phrases.matches(form):
@@ -120,12 +120,12 @@ def _first(ctx: Context, lines: list[Widget], phrases: PhraseSet) -> Widget | No
     return None
 
 
-def _spans_screen(ctx: Context, a: Widget, b: Widget) -> bool:
+def _spans_screen(ctx: ScreenContext, a: Widget, b: Widget) -> bool:
     height = ctx.screen[3] - ctx.screen[1]
     return abs(_centre(a.bounds)[1] - _centre(b.bounds)[1]) >= height * SPAN_SHARE
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     """An ad pop-up or interstitial from pixel cues alone, or None. Hierarchy widgets are not looked at: what the
     hierarchy shows is judged by crawler.perceive.ads."""
     cues = _Cues.of(ctx)
@@ -158,7 +158,8 @@ def detect(ctx: Context) -> Scene | None:
     return None
 
 
-def _scene(ctx: Context, close: Widget, cta: Widget | None, card: Bounds | None, confidence: float) -> Scene:
+def _scene(ctx: ScreenContext, close: Widget, cta: Widget | None, card: Bounds | None,
+           confidence: float) -> Scene:
     actions = {"close": control(ctx, close)}
     if cta is not None and cta is not close:
         actions["cta"] = control(ctx, cta)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.perceive import pixel_ads, vision
-from crawler.perceive.context import Context
+from crawler.perceive.context import ScreenContext
 from crawler.perceive.scene import Bounds, Scene
 from crawler.screen import MAX_TEXT, Hierarchy, Widget, Window, area
 
@@ -34,15 +34,17 @@ TEXTLESS_MAX_WIDTH, TEXTLESS_MAX_HEIGHT = 0.45, 0.12  # share of the screen: a p
 TEXTLESS_PAD = 6  # px around a textless control's box, so text touching its edge is still detected
 STATUS_BAR_SHARE = 0.03  # the status bar's height when the hierarchy has no window for it (48 px of 1600)
 STRIP_SHARE = 0.16  # the top strip of a blind region where skip pills and close buttons sit (share of screen height)
+MIN_STRIP_HEIGHT = 32  # pixels: on a tiny screenshot the strip is at least a line of text high (or the whole region)
+MIN_READ_SIDE = 4  # pixels: a region narrower or lower than this holds no text (the OCR engine refuses it)
 
-Classify = Callable[[Context], Scene]
+Classify = Callable[[ScreenContext], Scene]
 
 
 class PixelError(ValueError):
     """The screenshot cannot be read (corrupt, truncated, empty, not an image, too large) or OCR is unavailable."""
 
 
-def _below_status_bar(ctx: Context, region: Bounds) -> Bounds:
+def _below_status_bar(ctx: ScreenContext, region: Bounds) -> Bounds:
     """A region without the status bar (its clock changes every minute: read, it would make every screen new)."""
     bars = [w.bounds[3] for w in ctx.hierarchy.windows if w.package == "com.android.systemui" and w.bounds[1] <= 0
             and w.bounds[3] - w.bounds[1] < (ctx.screen[3] - ctx.screen[1]) * 0.1]
@@ -50,12 +52,12 @@ def _below_status_bar(ctx: Context, region: Bounds) -> Bounds:
     return (region[0], max(region[1], top), region[2], region[3]) if region[3] > top else region
 
 
-def blind_regions(ctx: Context) -> list[Bounds] | None:
+def blind_regions(ctx: ScreenContext) -> list[Bounds] | None:
     """Screen regions the hierarchy cannot read (below the status bar), or None when it reads everything."""
     return [_below_status_bar(ctx, r) for r in _blind_regions(ctx) or []] or None
 
 
-def _blind_regions(ctx: Context) -> list[Bounds] | None:
+def _blind_regions(ctx: ScreenContext) -> list[Bounds] | None:
     if not ctx.windows:
         return [tuple(ctx.screen)]
     regions: list[Bounds] = []
@@ -71,7 +73,7 @@ def _blind_regions(ctx: Context) -> list[Bounds] | None:
     return regions or None
 
 
-def textless_controls(ctx: Context) -> list[Widget]:
+def textless_controls(ctx: ScreenContext) -> list[Widget]:
     """Small controls with no text and no description in windows that offer no labelled choice at all: their label
     is drawn in pixels (a skip pill "跳过 5" whose node is a bare clickable frame). Inert ones (disabled, a skip that
     works only after a countdown) count too: their drawn countdown is what a user sees."""
@@ -125,7 +127,7 @@ class PixelReading:
 class _Reader:
     """Reads one screenshot for one screen: decodes once, asks the OCR engine only for the crops it needs."""
 
-    def __init__(self, ctx: Context, png: bytes, ocr: Any):
+    def __init__(self, ctx: ScreenContext, png: bytes, ocr: Any):
         self.ctx, self.png, self.ocr = ctx, png, ocr
         self.reads = 0
         self.image = None
@@ -136,6 +138,11 @@ class _Reader:
             self.decode_error = str(error)
 
     def read(self, region: Bounds | None = None) -> list[Any]:
+        if region is not None and self.image is not None:
+            h, w = self.image.shape[:2]
+            x1, y1, x2, y2 = max(0, region[0]), max(0, region[1]), min(w, region[2]), min(h, region[3])
+            if x2 - x1 < MIN_READ_SIDE or y2 - y1 < MIN_READ_SIDE:
+                return []  # a sliver (a tiny screenshot's strip) or a region off the image: no text can be there
         self.reads += 1
         try:
             # The decoded array when there is one: the engine need not decode the PNG again for every crop.
@@ -193,7 +200,7 @@ def _line_widget(root: Widget, text: str, bounds: Bounds, package: str, enabled:
                   depth=2, parent=root, source="ocr")
 
 
-def read_pixels(ctx: Context, png: bytes, ocr: Any, regions: list[Bounds], textless: list[Widget],
+def read_pixels(ctx: ScreenContext, png: bytes, ocr: Any, regions: list[Bounds], textless: list[Widget],
                 classify: Classify | None = None) -> PixelReading | None:
     """OCR lines and close crosses as a pseudo window over the screen, or None when pixels show nothing usable.
     Raises PixelError when the screenshot (or the engine) cannot be used."""
@@ -261,15 +268,16 @@ def read_pixels(ctx: Context, png: bytes, ocr: Any, regions: list[Bounds], textl
 
 
 def _strip_then_region(reader: _Reader, regions: list[Bounds], add_lines, root: Widget, classify: Classify | None,
-                       ctx: Context) -> None:
+                       ctx: ScreenContext) -> None:
     """No card: first the top strip of each blind region (a launch ad's skip pill is there, and is all a crawler
     needs from a launch ad), then, unless that already says what the screen is, the whole region."""
     screen_h = ctx.screen[3] - ctx.screen[1]
-    strips = [(r[0], r[1], r[2], min(r[3], r[1] + int(screen_h * STRIP_SHARE))) for r in regions]
+    strip_h = max(int(screen_h * STRIP_SHARE), MIN_STRIP_HEIGHT)
+    strips = [(r[0], r[1], r[2], min(r[3], r[1] + strip_h)) for r in regions]
     for strip in strips:
         add_lines(reader.read(strip), [strip])
     if classify is not None and root.children:
-        probe = Context.of(ctx.hierarchy, [Window(root=root, index=len(ctx.windows))])
+        probe = ScreenContext.of(ctx.hierarchy, [Window(root=root, index=len(ctx.windows))])
         if classify(probe).kind == "splash_ad":
             return
     for region in regions:
@@ -284,7 +292,7 @@ def needs_pixels(scene: Scene) -> bool:
 def perceive_with_pixels(hierarchy: Hierarchy, png: bytes | None, ocr: Any, classify: Classify) -> Scene:
     """The scene from the hierarchy, completed from pixels where it is blind. Each action's `source` says where its
     control was found (hierarchy / ocr / vision); the scene's `source` is hierarchy, ocr or hierarchy+ocr."""
-    ctx = Context.of(hierarchy)
+    ctx = ScreenContext.of(hierarchy)
     scene = classify(ctx)
     if png is None or ocr is None or not needs_pixels(scene):
         return scene
@@ -299,7 +307,7 @@ def perceive_with_pixels(hierarchy: Hierarchy, png: bytes | None, ocr: Any, clas
         return scene
     if extra is None:
         return scene
-    merged = classify(Context.of(hierarchy, [extra.window]))
+    merged = classify(ScreenContext.of(hierarchy, [extra.window]))
     from_pixels = 0
     for control in merged.actions.values():
         control.source = extra.source_of(control.bounds)

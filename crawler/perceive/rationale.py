@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, choices, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, choices, control, dialog_bounds
 from crawler.perceive.lexicon import permission_lexicon, rationale_lexicon
 from crawler.perceive.permission import group_of
 from crawler.perceive.scene import Scene
 from crawler.screen import Widget
 
 
-def cue_widget(ctx: Context) -> Widget | None:
+def cue_widget(ctx: ScreenContext) -> Widget | None:
     lex = rationale_lexicon()
     perm = permission_lexicon()
     if not ctx.mentions(lex.cues, lex.cue_patterns, perm.titles):
@@ -26,7 +26,7 @@ def cue_widget(ctx: Context) -> Widget | None:
     return None
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = rationale_lexicon()
     cue = cue_widget(ctx)
     if cue is None:

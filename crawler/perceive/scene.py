@@ -1,6 +1,7 @@
 """What is on screen, as perception reports it to strategies and to the trace.
 
-`Scene.kind` is one of SCENE_KINDS. `actions` maps a role to the control that performs it; strategies choose by
+`Scene.kind` is one of SCENE_KINDS (the `SceneKind` string enum of crawler.trace). `actions` maps a role to the
+control that performs it; strategies choose by
 role ("deny"), never by text, so the same strategy works on every ROM and language.
 """
 
@@ -9,15 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCENE_KINDS = (
-    "permission_dialog",  # the system's runtime-permission dialog (any ROM)
-    "consent_dialog",  # the app's privacy-policy consent
-    "rationale_dialog",  # the app's own permission explanation or go-to-settings nag
-    "ad_popup",  # a modal ad / promotion / update or rating prompt
-    "splash_ad",  # a launch-screen ad with skip / countdown
-    "system_dialog",  # app stopped / not responding / chooser / other system UI
-    "app",  # the app's own screen, nothing modal
-)
+from crawler.trace import SceneKind
+
+SCENE_KINDS = tuple(SceneKind)  # the vocabulary lives with the trace that records it (crawler.trace)
 
 # Roles an action can have. Permission dialogs: deny, deny_dont_ask, allow, allow_foreground, allow_once,
 # allow_always, dont_ask_checkbox. Consent: accept, refuse, browse (browse-only / guest / basic mode).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, control
+from crawler.perceive.context import ScreenContext, control
 from crawler.perceive.lexicon import ad_lexicon
 from crawler.perceive.scene import Scene
 from crawler.screen import Widget
@@ -10,7 +10,7 @@ from crawler.screen import Widget
 MAX_SKIP_CHARS = 12
 
 
-def _countdown(ctx: Context, w: Widget) -> int | None:
+def _countdown(ctx: ScreenContext, w: Widget) -> int | None:
     """Seconds on the skip control: in its own label, or in a digit-only label inside / beside it."""
     lex = ad_lexicon()
     m = lex.skip_text.match(ctx.form(w))
@@ -28,7 +28,7 @@ def _countdown(ctx: Context, w: Widget) -> int | None:
     return None
 
 
-def _small(ctx: Context, w: Widget) -> bool:
+def _small(ctx: ScreenContext, w: Widget) -> bool:
     sw, sh = ctx.screen[2] - ctx.screen[0], ctx.screen[3] - ctx.screen[1]
     x1, y1, x2, y2 = w.bounds
     return 0 < x2 - x1 < sw * 0.45 and 0 < y2 - y1 < sh * 0.15
@@ -42,7 +42,7 @@ def _excluded_id(id_name: str) -> bool:
 SPLASH_MIN_SHARE = 0.6  # a launch ad covers most of the screen
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = ad_lexicon()
     widgets = ctx.widgets()
     by_id: Widget | None = None
@@ -88,14 +88,14 @@ def detect(ctx: Context) -> Scene | None:
     )
 
 
-def _form_page(ctx: Context, widgets: list[Widget]) -> bool:
+def _form_page(ctx: ScreenContext, widgets: list[Widget]) -> bool:
     """A page asking the user for something: input fields, or sign-up / log-in words."""
     lex = ad_lexicon()
     return any("EditText" in w.cls for w in widgets) or any(
         w.label and lex.splash_not_with.search(ctx.own_form(w)) for w in widgets)
 
 
-def _ad_context(ctx: Context, widgets: list[Widget], forms: list[str], skip: Widget) -> bool:
+def _ad_context(ctx: ScreenContext, widgets: list[Widget], forms: list[str], skip: Widget) -> bool:
     lex = ad_lexicon()
     from crawler.perceive.ad_sdks import ad_sdk_registry
 
@@ -105,7 +105,7 @@ def _ad_context(ctx: Context, widgets: list[Widget], forms: list[str], skip: Wid
         lex.splash_ids.matches(w.id_name) for w in widgets if w is not skip)
 
 
-def _without_skip(ctx: Context) -> Scene | None:
+def _without_skip(ctx: ScreenContext) -> Scene | None:
     """A launch ad that offers no skip at all: a splash container covering the screen that carries an ad label."""
     lex = ad_lexicon()
     for w in ctx.widgets():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from crawler.perceive.context import Context, choices, control, dialog_bounds
+from crawler.perceive.context import ScreenContext, choices, control, dialog_bounds
 from crawler.perceive.lexicon import system_lexicon
 from crawler.perceive.scene import Scene
 from crawler.screen import Widget
 
 
-def detect(ctx: Context) -> Scene | None:
+def detect(ctx: ScreenContext) -> Scene | None:
     lex = system_lexicon()
     for window in reversed(ctx.windows):
         system_package = window.package in lex.packages

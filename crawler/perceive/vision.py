@@ -12,6 +12,8 @@ import io
 import cv2
 import numpy as np
 
+from crawler.errors import UserError
+
 Bounds = tuple[int, int, int, int]
 
 REFERENCE_WIDTH = 1080  # thresholds below are in pixels of a 1080-wide screen
@@ -26,7 +28,7 @@ MIN_SIDE = 16
 IMAGE_FORMATS = ("PNG", "JPEG")
 
 
-class BadImage(ValueError):
+class BadImage(UserError, ValueError):
     """The screenshot bytes or array cannot be used as an image."""
 
 
@@ -57,7 +59,7 @@ def decode(image: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
                        f"(limit {MAX_PIXELS} pixels, {MAX_SIDE} per side)")
     if min(width, height) < MIN_SIDE:
         raise BadImage(f"screenshot: {width}x{height} pixels is too small to be a phone screen")
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    decoded = _pillow_decode(image)
     if decoded is None or decoded.size == 0:
         raise BadImage(f"screenshot: {data.size} bytes are not a decodable PNG/JPEG image (corrupt or truncated?)")
     if type(image) is bytes:
@@ -66,13 +68,35 @@ def decode(image: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
     return decoded
 
 
+def _pillow_decode(image: bytes | bytearray | memoryview) -> np.ndarray | None:
+    """BGR pixels, decoded by Pillow alone. OpenCV's imdecode hands damaged PNG/JPEG data to libpng/libjpeg, which
+    print warnings ("libpng warning: iCCP: ...", "Corrupt JPEG data: ...") on the process's stderr, in front of the
+    one-line error (or the output) of a command; Pillow's decoders report through exceptions only. The pixels are the
+    same (8-bit RGB, alpha dropped; 16-bit grey scaled to 8 bits as OpenCV does)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(bytes(image)), formats=IMAGE_FORMATS) as img:
+            img.load()
+            if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+                grey = np.asarray(img.convert("I"), dtype=np.int64) >> (8 if img.mode != "I" else 0)
+                return cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
+            return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+    except MemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Pillow raises many kinds on damaged data (OSError, SyntaxError...)
+        raise BadImage(f"screenshot: {len(image)} bytes are not a decodable PNG/JPEG image (corrupt or truncated? "
+                       f"{type(error).__name__})") from None
+
+
 def image_size(image: bytes | bytearray | memoryview) -> tuple[int, int]:
     """(width, height) from the image header alone: a 20-byte PNG may claim 100000x100000 pixels, and decoding it
     first would allocate 30 GB. Raises BadImage for bytes that are no image format at all."""
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(bytes(image))) as header:  # reads the header only
+        with Image.open(io.BytesIO(bytes(image)), formats=IMAGE_FORMATS) as header:  # reads the header only
             if header.format not in IMAGE_FORMATS:
                 raise BadImage(f"screenshot: a {header.format} image, expected PNG or JPEG")
             size = header.size

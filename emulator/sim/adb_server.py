@@ -29,6 +29,7 @@ from typing import Self
 
 import adbutils
 
+from crawler.errors import UserError
 from emulator.sim.adb import AdbDeviceServer
 from emulator.sim.device_api import DeviceBackend
 
@@ -47,7 +48,7 @@ SCRUBBED_ENV = (
 )
 
 
-class AdbServerError(Exception):
+class AdbServerError(UserError):
     """The adb server could not be started, or a device did not come online in time."""
 
 

@@ -37,6 +37,8 @@ class AppManifest:
     launcher_activity: str = ".MainActivity"  # relative (".Main") or absolute class name
     target_sdk: int = 33
     self_starts: tuple[SelfStart, ...] = field(default_factory=tuple)
+    # every activity the manifest declares (relative or absolute); empty = not known, any name starts
+    activities: tuple[str, ...] = ()
 
 
 class AppHost(Protocol):

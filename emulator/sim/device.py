@@ -72,13 +72,14 @@ class SimDevice:
 
     skin: a skin name for `emulator.sim.skins.load_skin`, or a loaded skin object (package, activity, sdk,
     android_version, rom, props). `permission_dialog` overrides the skins module's dialog builder (tests).
-    `u2_requires_launch`: serve tcp:9008 only while the u2 agent's app_process line runs (default: always).
+    `u2_requires_launch`: serve tcp:9008 only while the u2 agent's app_process line runs (default, as on a phone,
+    where the uiautomator2 server is a process of its own); False: always serve it.
     """
 
     def __init__(self, serial: str, skin: Any = "aosp-13", locale: str = "zh-CN",
                  apps: Iterable[AppPackage] = (), storage_dir: Path | None = None, width: int = 720,
                  height: int = 1600, density: int = 320, unauthorized: bool = False,
-                 permission_dialog: DialogBuilder | None = None, u2_requires_launch: bool = False) -> None:
+                 permission_dialog: DialogBuilder | None = None, u2_requires_launch: bool = True) -> None:
         if isinstance(skin, str):
             from emulator.sim.skins import load_skin  # the skins helper's module
 
@@ -100,6 +101,9 @@ class SimDevice:
             emulated0.symlink_to(self._storage / "sdcard", target_is_directory=True)
         self._shell = Shell(self.system, self, registry())
         self._u2_running = 0
+        self.reverse_forwards: dict[str, str] = {}  # adb reverse: device socket -> host socket
+        # pid -> (name, kill switch, is the u2 agent) of each running process of the shell user
+        self._shell_processes: dict[int, tuple[str, threading.Event, bool]] = {}
         with self.lock:
             for app in apps:
                 store_apk(self._storage, self.system.install(app))
@@ -118,6 +122,19 @@ class SimDevice:
 
     def storage_root(self) -> Path:
         return self._storage
+
+    def framebuffer(self) -> tuple[int, int, bytes]:
+        """(width, height, RGBA bytes) of the screen, as adbd's framebuffer: service reads them."""
+        import io as _io
+
+        from PIL import Image
+
+        from emulator.sim.render_png import render_png
+
+        with self.lock:
+            screen = self.system.display().screen
+        image = Image.open(_io.BytesIO(render_png(screen))).convert("RGBA")
+        return image.width, image.height, image.tobytes()
 
     def connect_port(self, port: int) -> socket.socket | None:
         if port != U2_PORT or (self.u2_requires_launch and not self._u2_running):
@@ -138,6 +155,50 @@ class SimDevice:
     def set_u2_agent_running(self, running: bool) -> None:
         with self.lock:
             self._u2_running += 1 if running else -1
+
+    # ---- processes of the shell user (the u2 agent's app_process, background jobs) ------------------------------
+    def start_process(self, name: str, u2_agent: bool = False) -> tuple[int, threading.Event]:
+        """A process of the shell user started: its pid (ps lists it by `name`) and the event `kill` sets."""
+        with self.lock:
+            pid = self.system.processes.allocate_pid()
+            event = threading.Event()
+            self._shell_processes[pid] = (name, event, u2_agent)
+            if u2_agent:
+                self._u2_running += 1
+            return pid, event
+
+    def end_process(self, pid: int) -> None:
+        with self.lock:
+            entry = self._shell_processes.pop(pid, None)
+            if entry is not None and entry[2]:
+                self._u2_running -= 1
+
+    def shell_processes(self) -> list[tuple[int, str]]:
+        with self.lock:
+            return sorted((pid, entry[0]) for pid, entry in self._shell_processes.items())
+
+    def signal_process(self, pid: int) -> bool:
+        """`kill [-SIG] <pid>` of a shell-user process: it ends (an agent's port 9008 closes with it)."""
+        with self.lock:
+            entry = self._shell_processes.get(pid)
+            if entry is None:
+                return False
+            self.end_process(pid)
+        entry[1].set()
+        return True
+
+    def u2_agent_started(self) -> tuple[int, threading.Event]:
+        return self.start_process("app_process", u2_agent=True)
+
+    def u2_agent_stopped(self, pid: int) -> None:
+        self.end_process(pid)
+
+    def u2_agent_pids(self) -> list[int]:
+        with self.lock:
+            return sorted(pid for pid, entry in self._shell_processes.items() if entry[2])
+
+    def kill_u2_agent(self, pid: int) -> bool:
+        return self.signal_process(pid)
 
     # ---- UiDevice ------------------------------------------------------------------------------------------
     def screen(self) -> Screen:
@@ -175,6 +236,24 @@ class SimDevice:
     def set_text(self, x: float, y: float, text: str) -> bool:
         with self.lock:
             return self.system.set_text(x, y, text)
+
+    def pinch(self, start1, start2, end1, end2) -> None:
+        """Two fingers moving from start1/start2 to end1/end2 (points (x, y))."""
+        with self.lock:
+            self.system.pinch(start1, start2, end1, end2)
+
+    def type_text(self, text: str, replace: bool = False) -> bool:
+        """Text committed by an input method into the focused field (replace=True: instead of what it holds)."""
+        with self.lock:
+            return self.system.type_text(text, replace)
+
+    def last_toast(self) -> str | None:
+        with self.lock:
+            return self.system.last_toast
+
+    def set_last_toast(self, text: str | None) -> None:
+        with self.lock:
+            self.system.last_toast = text
 
     def advance(self, seconds: float) -> None:
         with self.lock:

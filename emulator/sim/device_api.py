@@ -68,6 +68,9 @@ class UiDevice(Protocol):
     def set_text(self, x: float, y: float, text: str) -> bool:
         """Type into the editable node at (x, y); False if there is none."""
 
+    def type_text(self, text: str, replace: bool = False) -> bool:
+        """Text an input method commits into the focused field; False when no field has the focus."""
+
     def advance(self, seconds: float) -> None:
         """Let device time pass (timers fire). Waiting is the only thing that moves the virtual clock."""
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crawler.errors import UserError
+
 # Regular and bold sans faces, best first. Noto Sans CJK is what most Android ROMs in China ship (as Source Han Sans).
 REGULAR = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -26,7 +28,7 @@ BOLD = (
 DEBIAN_PACKAGE = "fonts-noto-cjk"
 
 
-class FontsMissing(RuntimeError):
+class FontsMissing(UserError, RuntimeError):
     pass
 
 

@@ -359,15 +359,6 @@ def render_png(screen: Screen) -> bytes:
     return data
 
 
-def render_jpeg(screen: Screen, quality: int = 80) -> bytes:
-    """JPEG bytes of `screen` (what a real u2 takeScreenshot returns); not cached."""
-    with _draw_lock:
-        image = draw_screen(screen)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=max(1, min(100, quality)))
-    return buffer.getvalue()
-
-
 SCREENSHOT_FAULTS = ("truncated", "empty", "corrupt", "garbage", "huge")
 
 

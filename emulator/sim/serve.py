@@ -1,9 +1,13 @@
-"""Start and stop simulated devices served over adb (`naysayer sim serve`, integration tests)."""
+"""Start and stop simulated devices served over adb (`naysayer sim serve`, the demo's child process, integration
+tests)."""
 
 from __future__ import annotations
 
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,3 +56,34 @@ def start_devices(n: int, apps: Iterable[AppPackage], skin: str = "aosp-13", loc
 def stop_devices(devices: Iterable[RunningDevice]) -> None:
     for running in devices:
         running.stop()
+
+
+def serve_until_stopped(devices: int, apps: list[str] | None, skin: str, locale: str, adb_port: int | None,
+                        stop: threading.Event | None = None) -> int:
+    """`naysayer sim serve`: start `devices` devices wearing `skin` (a comma list is cycled over them), print one
+    serial per line on stdout as each is up (scripts read them), everything else on stderr; serve until `stop` is set
+    (SIGINT, SIGTERM)."""
+    from emulator.sim.adb_server import ensure_adb_server
+    from emulator.sim.skins import load_skin
+    from emulator.zoo import load_zoo
+
+    skins = [s.strip() for s in skin.split(",") if s.strip()]
+    for name in skins:
+        load_skin(name)  # an unknown skin fails here, with the list of valid ones
+    zoo = load_zoo([Path(p) for p in apps] if apps else None)
+    client = ensure_adb_server(adb_port)
+    running = []
+    stop = stop or threading.Event()
+    try:
+        for index in range(devices):
+            running += start_devices(1, zoo, skin=skins[index % len(skins)], locale=locale, adb=client)
+            print(running[-1].serial, flush=True)
+        print(f"{devices} simulated device(s) with {len(zoo)} apps on adb port {client.port}; Ctrl-C to stop",
+              file=sys.stderr, flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+    finally:
+        stop_devices(running)
+    return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from crawler.errors import UserError
 from emulator.sim.view import Style, ViewNode, Window
 
 SKIN_DIR = Path(__file__).with_name("skins")
@@ -25,7 +26,7 @@ PRIMARY_KEYS = ("allow_foreground", "allow", "allow_always")
 WINDOW_TITLE = "PermissionDialog"
 
 
-class SkinError(ValueError):
+class SkinError(UserError, ValueError):
     """A skin name, locale or permission group that does not exist; the message names the input and the choices."""
 
 

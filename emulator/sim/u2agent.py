@@ -4,7 +4,8 @@ The real uiautomator2 client (3.7.1) opens one adb `tcp:9008` stream per request
 `GET /ping` (expects the body `pong`) or `POST /jsonrpc/0` with {"jsonrpc": "2.0", "id": 1, "method", "params"};
 params is a list (positional) or {} when there are none. Errors carry the Java exception name in the message:
 the client maps "uiautomator.UiObjectNotFoundException" to UiObjectNotFoundError.
-Waiting (waitForExists / waitUntilGone timeouts) moves the device's virtual clock, never the wall clock.
+Waiting (waitForExists / waitUntilGone timeouts) moves the device's virtual clock by the time waited, and lets a
+quarter of it pass in real time, so that a client's watcher threads get their turn as on a phone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +26,14 @@ from PIL import Image
 from emulator.sim.device_api import UiDevice
 from emulator.sim.render_png import render_png
 from emulator.sim.render_xml import render_xml
-from emulator.sim.selector import Element, SelectorError, Tree, describe, find, find_all
+from emulator.sim.selector import Element, SelectorError, Tree, describe, find_all
 
 log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
 POLL_SECONDS = 1.0  # uiautomator polls a selector about once a second while waiting
+REAL_TIME_SHARE = 0.25  # of each second a selector wait polls, this much passes in real time (watchers' turn)
 LONG_CLICK_MS = 500
 SWIPE_STEP_SECONDS = 0.005  # uiautomator injects one move event per step, ~5 ms apart
 
@@ -42,6 +45,12 @@ UI_OBJECT_NOT_FOUND = -32002
 SERVER_ERROR = -32001
 
 ACTION_DOWN, ACTION_UP, ACTION_MOVE = 0, 1, 2
+OBJECT_PREFIX = "uiobject-"
+MAX_OBJECTS = 1000  # named objects the agent remembers (oldest forgotten first)
+FINGER_HALF_WIDTH = 20  # UiObject.FINGER_TOUCH_HALF_WIDTH
+SCROLL_STEPS = 55  # UiScrollable's default swipe steps
+FLING_SWIPES = 3  # a fling travels about three swipes' worth
+MAX_SCROLL_SWIPES = 30  # UiScrollable.getMaxSearchSwipes()
 
 
 class RpcError(Exception):
@@ -51,8 +60,9 @@ class RpcError(Exception):
         self.message = message
 
 
-def not_found(selector: dict) -> RpcError:
-    return RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {describe(selector)}")
+def not_found(selector: Any) -> RpcError:
+    what = describe(selector) if isinstance(selector, dict) else f"UiObject {str(selector)[:40]}"
+    return RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {what}")
 
 
 @dataclass
@@ -63,6 +73,8 @@ class AgentState:
     touch_last: tuple[float, float] | None = None
     clipboard: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    objects: dict[str, Callable[[Tree], Element | None]] = field(default_factory=dict)  # named UiObjects
+    counter: int = 0
 
 
 _states: dict[int, AgentState] = {}
@@ -117,9 +129,105 @@ class Agent:
     def tree(self) -> Tree:
         return Tree(self.device.screen())
 
+    # --- selectors, and the UiObjects the server hands out by name (childByText, getParent, ...)
+    def _find_all(self, tree: Tree, selector: Any) -> list[Element]:
+        if isinstance(selector, str):
+            resolve = self.state.objects.get(selector)
+            if resolve is None:
+                raise RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: no object {selector[:40]}")
+            found = resolve(tree)
+            return [found] if found is not None else []
+        return find_all(tree, _selector(selector))
+
+    def _find(self, tree: Tree, selector: Any) -> Element | None:
+        found = self._find_all(tree, selector)
+        return found[0] if found else None
+
+    def _name(self, resolve: Callable[[Tree], Element | None]) -> str:
+        self.state.counter += 1
+        name = f"{OBJECT_PREFIX}{self.state.counter}"
+        self.state.objects[name] = resolve
+        while len(self.state.objects) > MAX_OBJECTS:
+            self.state.objects.pop(next(iter(self.state.objects)))
+        return name
+
+    def _child_by(self, selector: Any, child: dict, match: Callable[[Tree, Element], bool], what: str) -> str:
+        """UiCollection.getChildBy*: the first child matching `child` under the object for which `match` holds;
+        the answer is a named object, looked up again at each use."""
+        def rows(tree: Tree) -> list[Element]:
+            parent = self._find(tree, selector)
+            if parent is None:
+                return []
+            pool = {id(e) for e in tree.descendants(parent)}
+            return [e for e in find_all(tree, _selector(child)) if id(e) in pool]
+
+        tree = self.tree()
+        index = next((i for i, row in enumerate(rows(tree)) if match(tree, row)), None)
+        if index is None:
+            raise RpcError(UI_OBJECT_NOT_FOUND, f"uiautomator.UiObjectNotFoundException: {what}")
+
+        def resolve(now: Tree) -> Element | None:
+            found = rows(now)
+            return found[index] if index < len(found) else None
+        return self._name(resolve)
+
+    def childByText(self, selector: Any, child: dict, text: str, allow_scroll: bool = False) -> str:
+        def match(tree: Tree, row: Element) -> bool:
+            return row.text == text or any(e.text == text for e in tree.descendants(row))
+        return self._child_by(selector, child, match, f"child with text {text!r}")
+
+    def childByDescription(self, selector: Any, child: dict, desc: str, allow_scroll: bool = False) -> str:
+        def match(tree: Tree, row: Element) -> bool:
+            return row.description == desc or any(e.description == desc for e in tree.descendants(row))
+        return self._child_by(selector, child, match, f"child with description {desc!r}")
+
+    def childByInstance(self, selector: Any, child: dict, instance: int) -> str:
+        seen = [0]
+
+        def match(tree: Tree, row: Element) -> bool:
+            seen[0] += 1
+            return seen[0] - 1 == int(instance)
+        return self._child_by(selector, child, match, f"child instance {instance}")
+
+    def getParent(self, selector: Any) -> str:
+        tree = self.tree()
+        element = self._find(tree, selector)
+        if element is None or element.parent is None:
+            raise not_found(selector)
+        chain: list[int] = []  # the parent's place: child indexes from its window's root
+        node = element.parent
+        while node.parent is not None:
+            chain.append(node.index)
+            node = node.parent
+        window_root = node.order
+
+        def resolve(now: Tree) -> Element | None:
+            current = next((e for e in now.elements if e.order == window_root and e.parent is None), None)
+            for index in reversed(chain):
+                kids = current.children(now) if current is not None else []
+                current = kids[index] if index < len(kids) else None
+            return current
+        return self._name(resolve)
+
+    def dragTo(self, selector: Any, *target: Any) -> bool:
+        """Drag the object's centre to (x, y) or to another object's centre: a slow swipe."""
+        tree, element = self.require(selector)
+        sx, sy = _center(tree, element)
+        if target and isinstance(target[0], (dict, str)):
+            other = self._find(tree, target[0])
+            if other is None:
+                raise not_found(target[0])
+            ex, ey = _center(tree, other)
+            steps = int(target[1]) if len(target) > 1 else 100
+        else:
+            ex, ey = float(target[0]), float(target[1])
+            steps = int(target[2]) if len(target) > 2 else 100
+        self.device.swipe(sx, sy, ex, ey, max(1, steps) * SWIPE_STEP_SECONDS)
+        return True
+
     def require(self, selector: dict) -> tuple[Tree, Element]:
         tree = self.tree()
-        element = find(tree, _selector(selector))
+        element = self._find(tree, selector)
         if element is None:
             raise not_found(selector)
         return tree, element
@@ -128,12 +236,15 @@ class Agent:
         """Poll the selector, letting device time pass between polls, up to `timeout_ms` of device time."""
         remaining = max(0.0, float(timeout_ms) / 1000.0)
         while True:
-            present = find(self.tree(), _selector(selector)) is not None
+            present = self._find(self.tree(), selector) is not None
             if present != gone:
                 return True
             if remaining <= 0:
                 return False
             step = min(POLL_SECONDS, remaining)
+            # A phone blocks this call in real time; client-side watchers (threads that dump and click every 1-2 s)
+            # act meanwhile. The simulator lets a fraction of each polled second pass for real, then moves its clock.
+            time.sleep(step * REAL_TIME_SHARE)
             self.device.advance(step)
             remaining -= step
 
@@ -235,6 +346,39 @@ class Agent:
                 self.device.swipe(start[0], start[1], point[0], point[1], 0.1)
         return True
 
+    # --- two-finger gestures (UiObject.pinchIn / pinchOut / performTwoPointerGesture)
+    def _two_finger(self, start1, start2, end1, end2) -> bool:
+        pinch = getattr(self.device, "pinch", None)
+        if pinch is None:
+            return False
+        pinch(start1, start2, end1, end2)
+        return True
+
+    def _pinch(self, selector: dict, percent: float, inward: bool) -> bool:
+        tree, element = self.require(selector)
+        x1, y1, x2, y2 = tree.visible_bounds(element)
+        if x2 - x1 <= 2 * FINGER_HALF_WIDTH:
+            raise RpcError(SERVER_ERROR, "java.lang.IllegalStateException: Object width is too small for operation")
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        reach = (x2 - x1) / 2 * max(0.0, min(float(percent), 100.0)) / 100
+        outer = ((cx - reach, cy), (cx + reach, cy))
+        inner = ((cx - FINGER_HALF_WIDTH, cy), (cx + FINGER_HALF_WIDTH, cy))
+        start, end = (outer, inner) if inward else (inner, outer)
+        return self._two_finger(start[0], start[1], end[0], end[1])
+
+    def pinchIn(self, selector: dict, percent: float = 100, steps: int = 50) -> bool:
+        return self._pinch(selector, percent, inward=True)
+
+    def pinchOut(self, selector: dict, percent: float = 100, steps: int = 50) -> bool:
+        return self._pinch(selector, percent, inward=False)
+
+    def gesture(self, selector: dict, start1: dict, start2: dict, end1: dict, end2: dict, steps: int = 100) -> bool:
+        self.require(selector)
+
+        def xy(point: dict) -> tuple[float, float]:
+            return float(point["x"]), float(point["y"])
+        return self._two_finger(xy(start1), xy(start2), xy(end1), xy(end2))
+
     # --- selectors
     def waitForExists(self, selector: dict, timeout: float = 0) -> bool:
         return self.wait(selector, timeout, gone=False)
@@ -243,10 +387,10 @@ class Agent:
         return self.wait(selector, timeout, gone=True)
 
     def exist(self, selector: dict) -> bool:
-        return find(self.tree(), _selector(selector)) is not None
+        return self._find(self.tree(), selector) is not None
 
     def count(self, selector: dict) -> int:
-        return len(find_all(self.tree(), _selector(selector)))
+        return len(self._find_all(self.tree(), selector))
 
     def objInfo(self, selector: dict) -> dict:
         tree, element = self.require(selector)
@@ -254,7 +398,7 @@ class Agent:
 
     def objInfoOfAllInstances(self, selector: dict) -> list[dict]:
         tree = self.tree()
-        return [obj_info(tree, element) for element in find_all(tree, _selector(selector))]
+        return [obj_info(tree, element) for element in self._find_all(tree, selector)]
 
     def getText(self, selector: dict) -> str:
         _, element = self.require(selector)
@@ -268,20 +412,81 @@ class Agent:
         tree, element = self.require(selector)
         return bool(self.device.set_text(*_center(tree, element), ""))
 
+    # --- scrolling, as UiScrollable does it: swipes inside the scrollable's bounds; "false" = nothing moved (the end)
+    def _screen_signature(self) -> str:
+        return render_xml(self.device.screen(), max_depth=1000)
+
+    def _scroll_once(self, selector: dict, vertical: bool, forward: bool, fling: bool = False) -> bool:
+        tree, element = self.require(selector)
+        x1, y1, x2, y2 = tree.visible_bounds(element)
+        before = self._screen_signature()
+        for _ in range(FLING_SWIPES if fling else 1):
+            if vertical:
+                dead = (y2 - y1) * 0.1  # UiScrollable's swipe dead zone
+                top, bottom, cx = y1 + dead, y2 - dead, (x1 + x2) / 2
+                points = (cx, bottom, cx, top) if forward else (cx, top, cx, bottom)
+            else:
+                dead = (x2 - x1) * 0.1
+                left, right, cy = x1 + dead, x2 - dead, (y1 + y2) / 2
+                points = (right, cy, left, cy) if forward else (left, cy, right, cy)
+            self.device.swipe(*points, SCROLL_STEPS * SWIPE_STEP_SECONDS)
+        return self._screen_signature() != before
+
     def scrollForward(self, selector: dict, vertical: bool = True, steps: int = 55) -> bool:
-        return self._swipe_object(selector, "up" if vertical else "left", steps)
+        return self._scroll_once(selector, bool(vertical), forward=True)
 
     def scrollBackward(self, selector: dict, vertical: bool = True, steps: int = 55) -> bool:
-        return self._swipe_object(selector, "down" if vertical else "right", steps)
+        return self._scroll_once(selector, bool(vertical), forward=False)
+
+    def _scroll_to_edge(self, selector: dict, vertical: bool, forward: bool, max_swipes: int, fling: bool) -> bool:
+        for _ in range(max(1, int(max_swipes))):
+            if not self._scroll_once(selector, vertical, forward, fling):
+                return True
+        return False
+
+    def scrollToBeginning(self, selector: dict, vertical: bool = True, max_swipes: int = 500, steps: int = 55) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), False, max_swipes, fling=False)
+
+    def scrollToEnd(self, selector: dict, vertical: bool = True, max_swipes: int = 500, steps: int = 55) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), True, max_swipes, fling=False)
+
+    def flingForward(self, selector: dict, vertical: bool = True) -> bool:
+        return self._scroll_once(selector, bool(vertical), forward=True, fling=True)
+
+    def flingBackward(self, selector: dict, vertical: bool = True) -> bool:
+        return self._scroll_once(selector, bool(vertical), forward=False, fling=True)
+
+    def flingToBeginning(self, selector: dict, vertical: bool = True, max_swipes: int = 500) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), False, max_swipes, fling=True)
+
+    def flingToEnd(self, selector: dict, vertical: bool = True, max_swipes: int = 500) -> bool:
+        return self._scroll_to_edge(selector, bool(vertical), True, max_swipes, fling=True)
+
+    def scrollTo(self, selector: dict, target: dict, vertical: bool = True) -> bool:
+        """UiScrollable.scrollIntoView: found as is, else from the beginning forward until it shows or the end."""
+        if self.exist(target):
+            return True
+        self._scroll_to_edge(selector, bool(vertical), False, MAX_SCROLL_SWIPES, fling=False)
+        for _ in range(MAX_SCROLL_SWIPES):
+            if self.exist(target):
+                return True
+            if not self._scroll_once(selector, bool(vertical), forward=True):
+                break
+        return self.exist(target)
 
     # --- system odds and ends: accepted, as a device with nothing to report would
-    def getLastToast(self) -> None:
-        return None
+    def getLastToast(self, *_: Any) -> str | None:
+        last = getattr(self.device, "last_toast", None)  # a UiDevice that shows no toasts has none
+        return last() if last else None
 
     def clearLastToast(self) -> bool:
+        if hasattr(self.device, "set_last_toast"):
+            self.device.set_last_toast(None)
         return True
 
     def makeToast(self, text: str = "", duration: int = 1000) -> bool:
+        if hasattr(self.device, "set_last_toast"):
+            self.device.set_last_toast(str(text))
         return True
 
     def getLastTraversedText(self) -> None:
@@ -314,8 +519,11 @@ class Agent:
     def setClipboard(self, label: str = "", text: str = "") -> None:
         self.state.clipboard = str(text)
 
-    def clearInputText(self) -> None:
-        return None
+    def clearInputText(self) -> bool:
+        return bool(self.device.type_text("", replace=True))
+
+    def pasteClipboard(self) -> bool:
+        return bool(self.device.type_text(self.state.clipboard))
 
 
 def _selector(value: Any) -> dict:

@@ -23,6 +23,9 @@ TOOLBAR = 112
 TAB_BAR = 120
 MARGIN = 24
 GAP = 16
+MAX_CONTENT = 20000  # px of content a screen can hold (below the fold it scrolls)
+SCROLL_KEY = "__scroll"
+LIST_CLASSES = ("androidx.recyclerview.widget.RecyclerView", "android.widget.ListView")
 MAX_MESSAGE_LINES = 14  # long policy texts are cut (a real dialog scrolls them)
 
 
@@ -50,6 +53,10 @@ class ViewState:
     texts: dict[str, str] = field(default_factory=dict)  # input key -> typed text
     checked: dict[str, bool] = field(default_factory=dict)  # checkbox / switch key -> checked
     dialog_shown_at: dict[str, float] = field(default_factory=dict)  # dialog name -> time it appeared
+    scales: dict[str, float] = field(default_factory=dict)  # zoom key -> current scale
+    focus: str = ""  # the key of the focused input
+    scroll: dict[str, int] = field(default_factory=dict)  # screen name -> scroll offset in px
+    max_scroll: dict[str, int] = field(default_factory=dict)  # screen name -> the largest offset (from layout)
 
 
 @dataclass
@@ -114,6 +121,8 @@ class _Builder:
         self.targets: dict[str, Target] = {}
 
     def rid(self, name: str | None) -> str:
+        if name and name.startswith("android:"):
+            return f"android:id/{name[len('android:'):]}"
         return f"{self.package}:id/{name}" if name else ""
 
     def key(self, *parts: str) -> str:
@@ -127,10 +136,6 @@ class _Builder:
              align: str = "left", rid: str = "", **kw) -> ViewNode:
         return ViewNode(cls="android.widget.TextView", bounds=bounds, text=text, resource_id=rid,
                         style=Style(color=color or self.theme.text, size=size, bold=bold, align=align), **kw)
-
-
-def _box(x1: int, y1: int, x2: int, y2: int) -> tuple[int, int, int, int]:
-    return (max(0, x1), max(0, y1), min(WIDTH, x2), min(HEIGHT, y2))
 
 
 # ------------------------------------------------------------------------------------------------- screens
@@ -148,9 +153,19 @@ def screen_layout(app: m.AppModel, name: str, state: ViewState) -> Layout:
     if screen.tabs:
         page.append(_tab_bar(b, screen.tabs, name, HEIGHT - TAB_BAR))
         bottom -= TAB_BAR
-    body, overflow = _content(b, screen.content, top, bottom, state)
+    # The content is laid out whole, then shifted by the screen's scroll offset and clipped to the viewport: what
+    # is above or below it is not in the hierarchy (as uiautomator sees a ScrollView / RecyclerView).
+    body, _ = _content(b, screen.content, top, top + MAX_CONTENT, state)
+    end = max((n.bounds[3] for n in body), default=top) + GAP
+    max_scroll = max(0, end - bottom)
+    offset = min(max(0, state.scroll.get(name, 0)), max_scroll)
+    state.scroll[name] = offset
+    state.max_scroll[name] = max_scroll
+    scroll_key = b.target(b.key(SCROLL_KEY), "scroll")
+    body = [n for n in (_shift_clip(node, -offset, top, bottom, scroll_key) for node in body) if n is not None]
     scroll = ViewNode(cls="android.widget.ScrollView", bounds=(0, top, WIDTH, bottom), resource_id=b.rid("scroll_view"),
-                      scrollable=overflow, focusable=overflow, children=body)
+                      scrollable=max_scroll > 0, focusable=max_scroll > 0, children=body,
+                      key=scroll_key if max_scroll > 0 else "")
     page.insert(1 if screen.toolbar else 0, scroll)
     background = screen.background or theme.background
     container = ViewNode(cls="android.widget.LinearLayout", bounds=(0, STATUS_BAR, WIDTH, HEIGHT),
@@ -162,6 +177,22 @@ def screen_layout(app: m.AppModel, name: str, state: ViewState) -> Layout:
                     style=Style(background=background))
     activity = absolute_activity(b.package, screen.activity)
     return Layout(Window(b.package, activity, root, title=activity, secure=screen.secure), b.targets)
+
+
+def _shift_clip(node: ViewNode, dy: int, top: int, bottom: int, scroll_key: str) -> ViewNode | None:
+    """Move a laid-out node by dy and clip it to [top, bottom); None when nothing of it is visible. A list taller
+    than what is visible of it scrolls (it shares the screen's scroll)."""
+    x1, y1, x2, y2 = node.bounds
+    y1, y2 = y1 + dy, y2 + dy
+    if y2 <= top or y1 >= bottom:
+        return None
+    if node.cls in LIST_CLASSES and (y1 < top or y2 > bottom) and node.children:
+        node.scrollable = True
+        node.key = node.key or scroll_key
+    node.bounds = (x1, max(y1, top), x2, min(y2, bottom))
+    node.children = [c for c in (_shift_clip(child, dy, top, bottom, scroll_key) for child in node.children)
+                     if c is not None]
+    return node
 
 
 def absolute_activity(package: str, activity: str) -> str:
@@ -325,7 +356,7 @@ def _widget(b: _Builder, w, wkey: str, y: int, bottom: int, state: ViewState) ->
         shown = typed or w.hint
         return ViewNode(cls="android.widget.EditText", bounds=(x1, y, x2, y + h), text=fit(shown, 28, inner - 48),
                         resource_id=b.rid(w.id), clickable=True, focusable=True, long_clickable=True,
-                        password=w.password, key=k,
+                        password=w.password, key=k, focused=state.focus == key,
                         style=Style(background="#ffffff", border="#dadce0", radius=48, size=28,
                                     color=theme.text if typed else "#9aa0a6")), h, False
     if isinstance(w, m.SwitchWidget):
@@ -347,7 +378,22 @@ def _widget(b: _Builder, w, wkey: str, y: int, bottom: int, state: ViewState) ->
         return _grid(b, w, wkey, y, bottom)
     if isinstance(w, m.ChipsWidget):
         return _chips(b, w, wkey, y, bottom)
+    if isinstance(w, m.ZoomWidget):
+        return _zoom(b, w, key, y, bottom, state)
     raise TypeError(f"no layout for {type(w).__name__}")
+
+
+def _zoom(b: _Builder, w: m.ZoomWidget, key: str, y: int, bottom: int, state: ViewState):
+    h = w.height + 80
+    if y + h > bottom:
+        return None, 0, True
+    scale = state.scales.get(key, 1.0)
+    image = ViewNode(cls="android.widget.ImageView", bounds=(MARGIN, y, WIDTH - MARGIN, y + w.height),
+                     content_desc=w.text, resource_id=b.rid(w.id), clickable=True, focusable=True,
+                     key=b.target(key, "zoom", w.on_tap, ref=key),
+                     style=Style(background="#cfd8dc", radius=16, icon="image"))
+    label = b.text((MARGIN, y + w.height + 16, WIDTH - MARGIN, y + h), f"{w.label}{scale:.2f}", size=28)
+    return ViewNode(cls="android.widget.LinearLayout", bounds=(0, y, WIDTH, y + h), children=[image, label]), h, False
 
 
 def _item_key(b: _Builder, wkey: str, item: m.Item, j: int, default_actions) -> str:
@@ -356,7 +402,7 @@ def _item_key(b: _Builder, wkey: str, item: m.Item, j: int, default_actions) -> 
 
 
 def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
-    row_h = {"feed": 200, "plain": 120, "settings": 104}[w.style]
+    row_h = {"feed": 200, "plain": 120, "settings": 104, "simple": 96}[w.style]
     x1, x2 = 0, WIDTH
     rows: list[ViewNode] = []
     cy = y
@@ -366,6 +412,11 @@ def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
             cut = True
             break
         key = _item_key(b, wkey, item, j, w.item_on_tap)
+        if w.style == "simple":  # android.R.layout.simple_list_item_1: the row is the TextView
+            rows.append(b.text((x1, cy, x2, cy + row_h), fit(item.title, 30, WIDTH - 2 * MARGIN), size=30,
+                               rid="android:id/text1", clickable=True, focusable=True, key=key))
+            cy += row_h
+            continue
         kids: list[ViewNode] = []
         left = MARGIN + 8
         if w.style == "feed":
@@ -396,7 +447,8 @@ def _list(b: _Builder, w: m.ListWidget, wkey: str, y: int, bottom: int):
         cy += row_h
     if not rows:
         return None, 0, True
-    node = ViewNode(cls="androidx.recyclerview.widget.RecyclerView", bounds=(x1, y, x2, cy), resource_id=b.rid(w.id),
+    cls = "android.widget.ListView" if w.style == "simple" else "androidx.recyclerview.widget.RecyclerView"
+    node = ViewNode(cls=cls, bounds=(x1, y, x2, cy), resource_id=b.rid(w.id),
                     scrollable=cut, focusable=True, children=rows)
     return node, cy - y, cut
 

@@ -40,6 +40,7 @@ class ZooApp:
             launcher_activity=info.launcher,
             target_sdk=info.target_sdk,
             self_starts=tuple(SelfStart(s.every, s.reason, s.component, s.first_after) for s in info.self_starts),
+            activities=tuple(dict.fromkeys([info.launcher, *(s.activity for s in self.model.screens.values())])),
         )
 
     @property
@@ -172,3 +173,17 @@ def build_sim_apk(app_yaml_path: str | Path, out_path: str | Path) -> Path:
         archive.writestr(manifest, f"package={app.manifest.package}\nversionCode={app.manifest.version_code}\n"
                                    f"versionName={app.manifest.version_name}\n")
     return out
+
+
+def native_stub_app(package: str, label: str = "") -> ZooApp:
+    """A real (compiled) APK installed on the simulator: its code cannot run here, so it is a clean app with one
+    screen saying so. It is listed, has a path, a pid when started, and its launcher shows that screen."""
+    label = (label or package.rsplit(".", 1)[-1])[:40]
+    model = AppModel.model_validate({
+        "app": {"package": package, "label": label, "locale": "en-US", "category": "native",
+                "launcher": ".MainActivity"},
+        "control": True, "expect": [],
+        "screens": {"main": {"activity": ".MainActivity", "toolbar": {"title": label},
+                             "content": [{"type": "text", "text": "This app's code does not run on the simulator."}]}},
+    })
+    return ZooApp(model, None)

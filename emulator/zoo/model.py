@@ -15,14 +15,16 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crawler.errors import UserError
 from emulator.sim.system.permissions import permission_groups
 
 
-class ZooError(ValueError):
+class ZooError(UserError, ValueError):
     """A zoo app file (or sim APK) is malformed. The message is one line: `<file>: <place>: <what is wrong>`."""
 
 
 ID = r"^[a-z][a-z0-9_]{0,47}$"
+VIEW_ID = r"^(android:)?[a-z][a-z0-9_]{0,47}$"  # `android:list` = the framework's android:id/list
 COLOUR = r"^#[0-9a-fA-F]{6}$"
 PACKAGE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 ACTIVITY = r"^(\.|[a-z][a-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_.$]*$"
@@ -49,7 +51,7 @@ def _as_text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_as_text), Field(max_length=MAX_TEXT)]
-WidgetId = Annotated[str, Field(pattern=ID)]
+WidgetId = Annotated[str, Field(pattern=VIEW_ID)]
 
 # ---------------------------------------------------------------------------------------------------- actions
 # An action is a one-key mapping (`goto: home`) with optional sibling keys (`request: [...]` + `on_denied: [...]`),
@@ -156,11 +158,17 @@ class Log(Strict):
     tag: str = ""
 
 
+class SetText(Strict):
+    set_text: str  # the id of an input on the current screen
+    text: Text = ""  # the new text; with `sum_of`: the sum of those inputs' numbers (a calculator's result)
+    sum_of: list[str] = []
+
+
 ACTION_TYPES: dict[str, type[Strict]] = {
     "goto": Goto, "replace": Replace, "show": Show, "dismiss": Dismiss, "request": Request,
     "if_granted": IfGranted, "if_pref": IfPref, "if_reason": IfReason, "set_pref": SetPref, "after": After,
     "every": Every, "cancel": Cancel, "exit": Exit, "crash": Crash, "anr": Anr, "background": Background,
-    "launch": Launch, "open_settings": OpenSettings, "toast": Toast, "log": Log,
+    "launch": Launch, "open_settings": OpenSettings, "toast": Toast, "log": Log, "set_text": SetText,
 }
 
 
@@ -271,7 +279,8 @@ Items = Annotated[list[Item], BeforeValidator(_items), Field(min_length=1, max_l
 class ListWidget(WidgetBase):
     type: Literal["list"]
     items: Items
-    style: Literal["feed", "plain", "settings"] = "plain"  # feed rows carry a thumbnail
+    # feed rows carry a thumbnail; simple rows are bare TextViews (android.R.layout.simple_list_item_1)
+    style: Literal["feed", "plain", "settings", "simple"] = "plain"
     item_on_tap: Actions = []
 
 
@@ -288,10 +297,19 @@ class ChipsWidget(WidgetBase):
     item_on_tap: Actions = []
 
 
-WIDGET_TYPES = ("text", "image", "banner", "card", "button", "input", "switch", "list", "grid", "chips")
+class ZoomWidget(WidgetBase):
+    type: Literal["zoom"]  # a pinch-to-zoom image with a "Scale: 1.00" label below it
+    text: Text = ""  # the image's content-desc
+    label: Text = "Scale: "  # the label's text before the scale
+    min: float = Field(default=0.5, gt=0, le=1)
+    max: float = Field(default=3.0, ge=1, le=20)
+    height: int = Field(default=480, ge=160, le=1000)
+
+
+WIDGET_TYPES = ("text", "image", "banner", "card", "button", "input", "switch", "list", "grid", "chips", "zoom")
 Widget = Annotated[
     TextWidget | ImageWidget | BannerWidget | CardWidget | ButtonWidget | InputWidget | SwitchWidget | ListWidget
-    | GridWidget | ChipsWidget,
+    | GridWidget | ChipsWidget | ZoomWidget,
     Field(discriminator="type"),
 ]
 
@@ -554,6 +572,7 @@ def check_references(model: AppModel) -> list[tuple[str, str]]:
     screens, dialogs = set(model.screens), set(model.dialogs)
     declared = set(model.app.permissions)
     timers = {a.name for _, a in all_actions(model) if isinstance(a, (After, Every)) and a.name}
+    inputs = {w.id for screen in model.screens.values() for w in screen.content if isinstance(w, InputWidget) and w.id}
     if model.start and model.start not in screens:
         problems.append(("start", f"unknown screen '{model.start}'"))
     for place, action in all_actions(model):
@@ -576,6 +595,10 @@ def check_references(model: AppModel) -> list[tuple[str, str]]:
             problems.append((place, f"unknown timer '{action.cancel[:60]}'"))
         elif isinstance(action, Launch) and action.launch == model.app.package:
             problems.append((place, "launch names the app itself (use goto)"))
+        elif isinstance(action, SetText):
+            for ref in [action.set_text, *action.sum_of]:
+                if ref not in inputs:
+                    problems.append((place, f"no input with id '{ref[:60]}'"))
     for name, screen in model.screens.items():
         for i, tab in enumerate(screen.tabs):
             if tab.goto not in screens:

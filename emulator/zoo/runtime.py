@@ -6,6 +6,7 @@ through `host.prefs()`. Time is `host.now()`, delays are `host.schedule`: nothin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,13 @@ class ZooRuntime:
         self._run(self.model.on_start, Ctx())
         if self.alive and reason == "activity" and not self.stack:
             self._enter(self.model.start_screen())
+
+    def open_activity(self, activity: str) -> None:
+        """An explicit start of one of the app's activities: its first screen starts on top of the stack."""
+        for name, screen in self.model.screens.items():
+            if lay.absolute_activity(self.package, screen.activity) == activity:
+                self._enter(name)
+                return
 
     def on_foreground(self, foreground: bool) -> None:
         was = self.foreground
@@ -107,6 +115,9 @@ class ZooRuntime:
             self._run(target.actions, ctx)
         elif target.kind == "skip":
             self._end_splash(target.dialog)
+        elif target.kind == "input":
+            self.view.focus = key  # a tap focuses the field (and would show the keyboard)
+            self._run(target.actions, ctx)
         elif self._gated_by_checkbox(key, target.dialog):
             self._show_toast(lay.framework_strings(self.model.app.locale)["check_first"]
                              if not self._checkbox(target.dialog).unchecked_toast
@@ -120,6 +131,26 @@ class ZooRuntime:
     def set_text(self, key: str, text: str) -> None:
         if key in self._targets and self._targets[key].kind == "input":
             self.view.texts[key] = text[:MAX_INPUT]
+
+    def focused_input(self) -> str:
+        """The key of the input that has the focus ('' for none)."""
+        return self.view.focus if self.view.focus in self._targets else ""
+
+    def type_into(self, key: str, text: str, replace: bool = False) -> bool:
+        """Typing (an IME commit, `input text`) into an input: appended to what it holds (never to its hint)."""
+        if key not in self._targets or self._targets[key].kind != "input":
+            return False
+        self.view.texts[key] = (text if replace else self._typed(key) + text)[:MAX_INPUT]
+        return True
+
+    def _typed(self, key: str) -> str:
+        if key in self.view.texts:
+            return self.view.texts[key]
+        screen, _, wid = key.partition("/")
+        for i, w in enumerate(self.model.screens[screen].content if screen in self.model.screens else []):
+            if isinstance(w, m.InputWidget) and (w.id or f"#{i}") == wid:
+                return w.text
+        return ""
 
     def back(self) -> bool:
         if not self.alive:
@@ -144,7 +175,29 @@ class ZooRuntime:
         return False
 
     def swipe(self, direction: str) -> None:
-        """Zoo content is laid out once; a swipe changes nothing."""
+        """A swipe outside anything scrollable changes nothing (vertical scrolling goes through `scroll`)."""
+
+    def pinch(self, key: str, ratio: float) -> None:
+        """Two fingers spread (ratio > 1) or closed (< 1) over a zoom widget: its scale follows, within bounds."""
+        target = self._targets.get(key)
+        if not self.alive or target is None or target.kind != "zoom":
+            return
+        screen, _, wid = key.partition("/")
+        widget = next((w for i, w in enumerate(self.model.screens[screen].content)
+                       if isinstance(w, m.ZoomWidget) and (w.id or f"#{i}") == wid), None)
+        if widget is not None:
+            scale = self.view.scales.get(key, 1.0) * max(0.0, ratio)
+            self.view.scales[key] = min(max(scale, widget.min), widget.max)
+
+    def scroll(self, key: str, dy: float) -> int:
+        """Scroll the current screen's content by dy px (positive: towards its end); the px it really moved."""
+        if not self.alive or not self.stack or key not in self._targets or self._targets[key].kind != "scroll":
+            return 0
+        name = self.stack[-1]
+        before = self.view.scroll.get(name, 0)
+        after = min(max(0, before + round(dy)), self.view.max_scroll.get(name, 0))
+        self.view.scroll[name] = after
+        return after - before
 
     # ------------------------------------------------------------------------------------------ actions
 
@@ -210,6 +263,23 @@ class ZooRuntime:
             self._show_toast(a.toast)
         elif isinstance(a, m.Log):
             host.log(a.tag or self.model.app.label[:23], a.log)
+        elif isinstance(a, m.SetText):
+            self._set_text_action(a)
+
+    def _input_key(self, widget_id: str) -> str:
+        return f"{self.stack[-1]}/{widget_id}" if self.stack else ""
+
+    def _set_text_action(self, a: m.SetText) -> None:
+        text = a.text
+        if a.sum_of:
+            total = 0.0
+            for ref in a.sum_of:
+                try:
+                    total += float(self.view.texts.get(self._input_key(ref), "").strip() or 0)
+                except ValueError:
+                    total = float("nan")
+            text = "NaN" if math.isnan(total) else (str(int(total)) if total == int(total) else f"{total:g}")
+        self.view.texts[self._input_key(a.set_text)] = text[:MAX_INPUT]
 
     # ------------------------------------------------------------------------------------------ screens & dialogs
 
@@ -220,6 +290,13 @@ class ZooRuntime:
         if replace and self.stack:
             self.stack.pop()
         self.stack.append(name)
+        self.view.scroll.pop(name, None)  # a new activity (or fragment) starts at the top, unzoomed
+        for key in [k for k in self.view.scales if k.startswith(f"{name}/")]:
+            del self.view.scales[key]
+        # Android gives the first focusable-in-touch-mode view (an EditText) the focus when a window appears
+        first_input = next((w.id or f"#{i}" for i, w in enumerate(self.model.screens[name].content)
+                            if isinstance(w, m.InputWidget)), None)
+        self.view.focus = f"{name}/{first_input}" if first_input else ""
         self._depth += 1
         try:
             self._run(self.model.screens[name].on_enter, Ctx())
@@ -288,6 +365,9 @@ class ZooRuntime:
 
     def _show_toast(self, text: str) -> None:
         self._toast = text
+        announce = getattr(self.host, "toast", None)
+        if announce is not None:
+            announce(text)
 
         def hide() -> None:
             self._toast = ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.lab.queue import INDEX_NAME, JobRow, LabIndex
+from crawler.lab.index import INDEX_NAME, JobRow, LabIndex
 from crawler.store import DB_NAME
 
 

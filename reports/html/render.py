@@ -9,14 +9,15 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from crawler.graph import safe_text
-from crawler.lab.queue import JobRow
+from crawler.graph import export_graph
+from crawler.lab.index import JobRow
 from crawler.store import DB_NAME, list_runs
+from crawler.text_safety import export_text
 from crawler.version import TOOL
 from reports.html.gather import MAX_SHOTS, ReportError, gather_index_row, gather_run
 from reports.html.lab_rows import is_lab, lab_jobs
 from reports.html.strings import Strings, default_language
-from reports.html.view import IndexRow
+from reports.html.view import IndexRow, RunView
 from reports.run_paths import inside_run
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -28,20 +29,44 @@ def _tool() -> str:
     return f"{TOOL['name']} {TOOL['version']}"
 
 
-def render_run_report(run_dir: Path, lang: str = "zh-CN", apk: Path | None = None) -> str:
-    """One run's report as an HTML page. `apk`: the run's APK (its sha256 must be the one the run recorded), to show
-    who signed it. Raises ReportError (one line) for a missing run, a directory that is not a run, a wrong APK."""
-    strings = Strings.of(lang or default_language())
-    run = gather_run(Path(run_dir), strings, apk=Path(apk) if apk else None)
+GRAPH_FORMATS = (("json", ".graph.json"), ("graphml", ".graphml"))  # node-link JSON and GraphML (crawler/graph.py)
+
+
+def _render_run(run: RunView, strings: Strings) -> str:
     return _ENV.get_template("run.html.j2").render(run=run, t=strings, tool=_tool(), max_shots=MAX_SHOTS)
 
 
-def write_run_report(run_dir: Path, out: Path, lang: str = "zh-CN", apk: Path | None = None) -> Path:
-    """Render and write atomically (a reader never sees half a page); returns `out`. Never inside the run."""
+def render_run_report(run_dir: Path, lang: str = "zh-CN", apk: Path | None = None,
+                      graph_files: dict[str, str] | None = None) -> str:
+    """One run's report as an HTML page. `apk`: the run's APK (its sha256 must be the one the run recorded), to show
+    who signed it. `graph_files`: format ("json", "graphml") -> address of the graph's export, linked from the page.
+    Raises ReportError (one line) for a missing run, a directory that is not a run, a wrong APK."""
+    strings = Strings.of(lang or default_language())
+    run = gather_run(Path(run_dir), strings, apk=Path(apk) if apk else None)
+    run.graph_files = list((graph_files or {}).items())
+    return _render_run(run, strings)
+
+
+def graph_file_names(out: Path) -> dict[str, Path]:
+    """Where write_run_report puts the graph exports of the report `out`: `<stem>.graph.json`, `<stem>.graphml`."""
+    out = Path(out)
+    return {fmt: out.with_name(out.stem + suffix) for fmt, suffix in GRAPH_FORMATS}
+
+
+def write_run_report(run_dir: Path, out: Path, lang: str = "zh-CN", apk: Path | None = None,
+                     graph_files: bool = True) -> Path:
+    """Render and write atomically (a reader never sees half a page); returns `out`. Never inside the run. With
+    `graph_files`, the run's graph is written beside the page as node-link JSON and GraphML, and linked from it."""
     if inside_run(out, run_dir):
         raise ReportError(f"{out}: is inside the run {run_dir}; a run is evidence and is never written to "
                           "(write the report elsewhere)")
-    return _write(Path(out), render_run_report(run_dir, lang, apk))
+    strings = Strings.of(lang or default_language())
+    run = gather_run(Path(run_dir), strings, apk=Path(apk) if apk else None)
+    if graph_files and run.graph is not None:
+        for fmt, path in graph_file_names(out).items():
+            _write(path, export_graph(run.graph, fmt))
+            run.graph_files.append((fmt, quote(path.name)))
+    return _write(Path(out), _render_run(run, strings))
 
 
 def expand_runs(paths: list[Path]) -> list[Path]:
@@ -77,9 +102,9 @@ def render_index(paths: list[Path], lang: str = "zh-CN", links: dict[Path, str] 
 
 
 def _job_row(job: JobRow, run: Path | None, links: dict[Path, str]) -> IndexRow:
-    row = gather_index_row(run, links.get(run, "")) if run else IndexRow(run_id="", package=safe_text(job.package, 200))
+    row = gather_index_row(run, links.get(run, "")) if run else IndexRow(run_id="", package=export_text(job.package, 200))
     row.job_state, row.attempts = job.state, job.attempts
-    row.job_error = safe_text(job.error, 300) if job.state == "failed" else ""
+    row.job_error = export_text(job.error, 300) if job.state == "failed" else ""
     return row
 
 

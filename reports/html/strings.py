@@ -9,11 +9,13 @@ from typing import Any
 
 import yaml
 
+from crawler.errors import UserError
+
 STRINGS_FILE = Path(__file__).resolve().parents[1] / "strings.yaml"
 FALLBACK = "en"
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(UserError, ValueError):
     """A report language that strings.yaml does not have."""
 
 

@@ -43,7 +43,9 @@ class TimelineEntry:
     package: str = ""
     activity: str = ""
     texts: list[str] = field(default_factory=list)  # app text: the target's text, or the first lines on screen
-    detail: str = ""  # our own words (action reason, recovery detail), or a bounded logcat/permission summary
+    detail: str = ""  # our own words in the page's language (English ones only on English pages)
+    device_text: str = ""  # what the device said (logcat reason and component, permission names and states)
+    raw_detail: str = ""  # an error message as recorded (English), shown marked as such
     user_like: bool = True
     key: bool = False  # the finding's key step
     shot: Shot | None = None
@@ -65,6 +67,9 @@ class ThresholdView:
     value: float
     unit: str
     source: str
+    label: str = ""  # in the page's language
+    unit_label: str = ""
+    source_label: str = ""
 
 
 @dataclass
@@ -84,6 +89,8 @@ class FindingView:
     timeline: list[TimelineEntry]
     steps_omitted: int = 0
     graph_svg: str = ""
+    summary_parts: list[tuple[str, bool]] = field(default_factory=list)  # (text, is app text), page's language
+    metric_parts: list[tuple[str, list[tuple[str, bool]]]] = field(default_factory=list)  # (name, value segments)
 
 
 @dataclass
@@ -93,6 +100,8 @@ class AppView:
     version_name: str = ""
     version_code: str = ""
     apk_sha256: str = ""
+    apk_source: str = ""  # "given" (--apk) | "installed" (pulled from the device) | "" (not recorded)
+    apk_problem: str = ""  # why the APK's label or signers could not be read (tool text, English)
     signers: list[Signer] = field(default_factory=list)
     signer_note: str = ""  # why the signers are unknown
     sdks: list[str] | None = None  # names of the ad SDKs its dex embeds; None: not recorded
@@ -119,6 +128,12 @@ class ChainView:
     first_bad_seq: int | None = None
     reason: str = ""
     blob_problems: list[str] = field(default_factory=list)
+    findings_state: str = "sealed"  # sealed | pending (never derived) | unsealed | tampered | stale | unchecked
+    findings_problems: list[str] = field(default_factory=list)
+    findings_count: int = 0
+    detectors: str = ""
+    findings_seq: int = 0  # the head the findings were derived from
+    damage: str = ""  # where reading the steps stopped on a damaged database
 
 
 @dataclass
@@ -138,10 +153,13 @@ class RunView:
     chain: ChainView
     findings: list[FindingView]
     metrics: list[tuple[str, int]]
+    end_detail_shown: tuple[str, bool] = ("", False)  # (text in the page's language or raw error, is raw English)
     graph_svg: str = ""
     graph_defs: str = ""  # the state thumbnails, defined once and used by every graph picture of the page
     graph_states: int = 0
     graph_shown: int = 0
+    graph_files: list[tuple[str, str]] = field(default_factory=list)  # (format, relative address) of the exports
+    graph: object = None  # the networkx graph itself, for the exports written beside the page (not rendered)
 
 
 @dataclass
@@ -151,11 +169,15 @@ class IndexRow:
     package: str = ""
     label: str = ""
     version: str = ""
+    apk_sha256: str = ""
     device: str = ""
+    serial: str = ""
     started: str = ""
+    started_t: float = 0.0  # device clock, seconds (for the dashboard's ranking and timeline)
     duration_s: float = 0.0
     end_reason: str = ""
     findings: int = 0
+    findings_derived: bool = True  # False: a run whose findings were never derived (not "0 findings")
     by_severity: dict[str, int] = field(default_factory=dict)
     kinds: list[str] = field(default_factory=list)
     error: str = ""  # the run could not be read: one line

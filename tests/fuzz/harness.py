@@ -21,6 +21,7 @@ Every case runs in its own empty folder (the working directory while it runs), i
   `setup` ("module:function", called as function(folder, *setup_args)) may build more (a run folder, a bundle).
 * `argv`: `crawler.cli.main(argv)` runs in the worker; "{dir}" in an argument is replaced by the case folder.
   File descriptors 0/1/2 are /dev/null and two files, so what C libraries (libpng, libjpeg) write is seen too.
+  With `quiet=True` a case that succeeds must also leave stderr empty.
 * `call`: "module:function" called as function(*args) (with `pass_dir=True`: function(folder, *args)). It may
   return an outcome name ("refused", ...) to say how it ended; None means "accepted".
 
@@ -29,8 +30,10 @@ Outcomes (OUTCOMES). Fine: accepted (exit 0 / returned), clean_error (exit 2 and
 written to stderr), refused (exit 1 with no traceback: a command's negative answer, e.g. a bundle that does not
 verify). Failures (FAILURES): crash (a traceback, an unexpected exception, another exit code, the worker killed by a
 signal), hang (over the case's `timeout`), over_memory (MemoryError under the address-space bound), bad_error (exit 2
-but stderr is not exactly one "naysayer: " line, or a call's user error with a multi-line message or stray stderr),
-unexpected (a fine outcome the case's `expect` set does not allow, e.g. a tampered bundle that verified).
+but stderr is not exactly one "naysayer: " line, a call's user error with a multi-line message, anything a call
+writes to stderr, or stderr output from a `quiet` command that succeeded),
+unexpected (a fine outcome the case's `expect` set does not allow, e.g. a tampered bundle that verified, or one
+of the case's `forbid` strings in its stdout, stderr or error: a leaked secret).
 
 Bounds: each worker runs under resource.setrlimit(RLIMIT_AS) = its address space after imports + `memory_mb`; each
 case under its own `timeout` (seconds; the worker is killed and replaced when a case overruns it). Workers take many
@@ -95,6 +98,8 @@ class Case:
     setup_args: tuple = ()
     timeout: float = 10.0
     expect: frozenset[str] | set[str] | None = None  # fine outcomes allowed; None = any of FINE
+    forbid: tuple[str, ...] = ()  # strings that must never appear in stdout, stderr or the error (a leaked secret)
+    quiet: bool = False  # an argv case that succeeds must write nothing to stderr (a library's warnings, say)
 
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.call is None):
@@ -335,9 +340,10 @@ def _resolve(ref: str) -> Callable:
     return getattr(importlib.import_module(module), name or "cases")
 
 
-def _user_error(exc: BaseException, user_errors: set[str]) -> bool:
-    names = {k.__name__ for k in type(exc).__mro__}
-    return bool(names & user_errors) or "UserError" in names or "UsageError" in names
+def _user_error(exc: BaseException) -> bool:
+    from crawler.errors import UserError
+
+    return isinstance(exc, UserError)
 
 
 def _write_inputs(folder: Path, case: Case) -> None:
@@ -354,6 +360,10 @@ def _write_inputs(folder: Path, case: Case) -> None:
 
 
 def _judge(case: Case, result: Result) -> Result:
+    leaked = [word for word in case.forbid if word in result.detail or word in result.stdout or word in result.stderr]
+    if leaked:
+        result.outcome, result.detail = "unexpected", f"leaked {leaked[0]!r}: {result.detail}"
+        return result
     if TRACEBACK in result.stderr and result.outcome in FINE:
         result.outcome, result.detail = "crash", "a traceback on stderr"
     if result.outcome in FINE and case.expect is not None and result.outcome not in case.expect:
@@ -362,7 +372,7 @@ def _judge(case: Case, result: Result) -> Result:
     return result
 
 
-def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) -> Result:
+def _run_one(folder: Path, case: Case, main: Callable) -> Result:
     started = time.monotonic()
     result = Result(case.name, "crash")
     out_path, err_path = folder.with_name(folder.name + ".stdout"), _err_path(folder)
@@ -391,7 +401,7 @@ def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) ->
             except MemoryError:
                 result.outcome, result.detail = "over_memory", "MemoryError"
             except BaseException as exc:  # noqa: BLE001 - everything that escapes is what we are looking for
-                if case.call is not None and _user_error(exc, user_errors):
+                if case.call is not None and _user_error(exc):
                     message = str(exc)
                     if "\n" in message or "\r" in message:
                         result.outcome, result.detail = "bad_error", f"multi-line message: {message[:KEEP_OUTPUT]!r}"
@@ -416,6 +426,8 @@ def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) ->
     result.seconds = time.monotonic() - started
     result.stderr = _tail(err_path)
     result.stdout = _tail(out_path)
+    # all of the output, not only the tail kept in the result
+    leaked = next((w for w in case.forbid if any(_contains(p, w) for p in (out_path, err_path))), None)
     shutil.rmtree(folder, ignore_errors=True)
     out_path.unlink(missing_ok=True)
     err_path.unlink(missing_ok=True)
@@ -424,9 +436,28 @@ def _run_one(folder: Path, case: Case, main: Callable, user_errors: set[str]) ->
         if len(lines) != 1 or not lines[0].startswith("naysayer: ") or "\r" in lines[0]:
             result.outcome = "bad_error"
             result.detail = f"exit 2 with {len(lines)} stderr line(s)"
-    elif case.call is not None and result.stderr.strip() and result.outcome in FINE:
+    elif result.stderr.strip() and ((case.call is not None and result.outcome in FINE)
+                                    or (case.quiet and result.outcome == "accepted")):
         result.outcome, result.detail = "bad_error", "wrote to stderr"
+    if leaked is not None:
+        result.outcome, result.detail = "unexpected", f"leaked {leaked!r}: {result.detail}"
+        return result
     return _judge(case, result)
+
+
+def _contains(path: Path, word: str) -> bool:
+    """Whether the file holds `word`, read in 1 MB blocks (it may be large; the worker's memory is bounded)."""
+    needle = word.encode("utf-8")
+    tail = b""
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle):]
+    except OSError:
+        pass
+    return False
 
 
 def _address_space() -> int:
@@ -446,10 +477,7 @@ def _worker(to_child: int, from_child: int, memory_mb: int) -> None:
     import PIL.Image  # noqa: F401
 
     cli = importlib.import_module("crawler.cli")
-    user_errors: set[str] = set(getattr(cli, "USER_ERRORS", ()))
-    if hasattr(cli, "build_parser"):
-        cli.build_parser()  # command modules add their USER_ERRORS
-        user_errors |= set(getattr(cli, "USER_ERRORS", ()))
+    cli.build_parser()  # imports every command module
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _send(from_child, "ready")
@@ -458,7 +486,12 @@ def _worker(to_child: int, from_child: int, memory_mb: int) -> None:
         if message is None:
             return
         folder, case = message
-        _send(from_child, _run_one(Path(folder), case, cli.main, user_errors))
+        try:
+            result = _run_one(Path(folder), case, cli.main)
+        except BaseException as exc:  # noqa: BLE001 - the harness's own failure on a case is a result, not a death
+            result = Result(case.name, "over_memory" if isinstance(exc, MemoryError) else "crash",
+                            detail="harness: " + "".join(traceback.format_exception(exc))[-KEEP_OUTPUT:])
+        _send(from_child, result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,8 @@ def test_each_ending_is_classified() -> None:
         Case("cli-fifo", argv=["inspect", "--xml", "p.xml", "--no-ocr"], files={"p.xml": FIFO}, timeout=20),
         Case("cli-dir", argv=["inspect", "--xml", "{dir}/d", "--no-ocr"], files={"d/x": b""}),
         Case("cli-argparse", argv=["inspect", "--bogus"]),
+        Case("cli-quiet", argv=["sim", "skins"], quiet=True),
+        Case("cli-leak", argv=["kinds", "--json"], forbid=("popup_harassment",)),
     ]
     report = run_cases(cases, memory_mb=200)
     got = {r.name: r.outcome for r in report.results}
@@ -36,10 +38,11 @@ def test_each_ending_is_classified() -> None:
         "bug": "crash", "hang": "hang", "after-hang": "accepted", "memory": "over_memory",
         "stderr-fd": "bad_error", "stderr-then-error": "bad_error", "segv": "crash", "after-segv": "accepted",
         "files": "accepted", "verified-tamper": "unexpected", "cli-ok": "accepted", "cli-missing": "clean_error",
-        "cli-fifo": "clean_error", "cli-dir": "clean_error", "cli-argparse": "bad_error",
+        "cli-fifo": "clean_error", "cli-dir": "clean_error", "cli-argparse": "bad_error", "cli-quiet": "accepted",
+        "cli-leak": "unexpected",
     }, report.describe_failures()
-    assert report.counts["accepted"] == 5
-    assert "| 19 |" in report.table()
+    assert report.counts["accepted"] == 6
+    assert "| 21 |" in report.table()
     bug = next(r for r in report.results if r.name == "bug")
     assert "KeyError" in bug.detail
     missing = next(r for r in report.results if r.name == "cli-missing")

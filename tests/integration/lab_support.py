@@ -3,18 +3,25 @@ runs' own records (never from the lab's index, which is what is under test)."""
 
 from __future__ import annotations
 
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from crawler.store import RunStore, list_runs
 from emulator.zoo import load_app
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD_ENDS = ("done", "budget", "steps")
+REDIS = shutil.which("redis-server")
 
 
 def zoo_apps(n: int) -> list:
@@ -63,3 +70,33 @@ def jobs_in(lab_dir: Path) -> list[dict]:
     with sqlite3.connect(lab_dir / "lab.sqlite") as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A private redis-server on a free loopback port, nothing saved: redis://127.0.0.1:PORT (skips the test
+    without redis-server)."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -18,8 +18,6 @@ import uiautomator2
 from emulator.sim.adb.packets import A_CNXN, A_OKAY, A_OPEN, A_WRTE, HEADER, Message, read_message
 from emulator.sim.adb_server import adb_binary, ensure_adb_server, free_port
 
-pytestmark = pytest.mark.integration
-
 ECHO_PORT = 7777
 U2_PORT = 9008
 BIG_OUTPUT = 3 * 1024 * 1024 + 17

@@ -19,8 +19,6 @@ from emulator.avd import (
 from emulator.console import ConsoleCommandError, EmulatorConsole
 from emulator.sim.fake_sdk import FakeAvd, make_fake_sdk
 
-pytestmark = pytest.mark.integration
-
 
 def first_port() -> int:
     with socket.socket() as probe:

@@ -15,6 +15,7 @@ import pytest
 from emulator.sim.device import SimDevice
 from emulator.zoo import load_zoo
 from tests.cli_runner import naysayer, one_line_error
+from tests.reference import require_reference
 
 REPO = Path(__file__).resolve().parents[2]
 WEATHER = "com.example.qingtian.weather"
@@ -129,9 +130,7 @@ def test_bad_inputs_are_one_line_each(phone, tmp_path):
 
 
 def test_inspect_reads_a_real_aosp_dialog():
-    real = REPO.parent / "shared" / "reference" / "real" / "xml" / "derived_from_droidbot"
-    if not real.is_dir():
-        pytest.skip("shared/reference/real is not beside the repository")
+    real = require_reference("real/xml/derived_from_droidbot")
     result = naysayer("inspect", "--xml", str(real / "anupam.acrylic__2023-10-19_025247.xml"), "--json")
     data = json.loads(result.stdout)
     assert data["scene"] == "permission_dialog" and "deny" in data["actions"]

@@ -86,6 +86,10 @@ def test_bad_input_is_one_line_and_an_unsigned_bundle_fails_with_pub(run_dir, tm
 
     with RunStore.create(tmp_path, "clean") as store:
         store.append("run_start", 1.0, {"app": {"package": WEATHER}})
+    # a crawl that ended before deriving findings is never exported as clean
+    one_line_error(naysayer("export", str(tmp_path / "clean"), "-o", str(tmp_path / "x.zip")), "never derived")
+    with RunStore.open(tmp_path / "clean") as store:
+        store.write_findings([])
     one_line_error(naysayer("export", str(tmp_path / "clean"), "-o", str(tmp_path / "x.zip")), "no findings")
     one_line_error(naysayer("verify", str(tmp_path / "absent.zip")), "no such bundle file")
     (tmp_path / "notes.zip").write_text("hello")

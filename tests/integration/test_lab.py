@@ -73,6 +73,20 @@ def test_sixteen_apps_on_four_devices_are_each_crawled_once(farm, apps16, tmp_pa
     again = json.loads(lab("status", str(out), "--json").stdout)
     assert again["jobs"] == jobs and again["active"] is False
     assert "done" in lab("status", str(out)).stdout
+    # the dashboard lab run kept: every app done, each linked to its report, one timeline box per crawl
+    doc = dashboard(out)
+    assert doc.xpath("string(//*[@id='n-done']/b)") == "16" and doc.xpath("string(//*[@id='n-left']/b)") == "0"
+    links = doc.xpath("//table[@id='app-table']//a[@class='report']/@href")
+    assert len(links) == 16 and all((out / "dashboard" / link).is_file() for link in links)
+    assert len(doc.xpath("//svg[@id='chart-attempt']//*[starts-with(@id, 'attempt-')]")) == 16
+    used = {j["device"] for j in jobs}
+    assert len(doc.xpath("//svg[@id='chart-device']//*[starts-with(@id, 'device-')]")) == len(used)
+
+
+def dashboard(out: Path):
+    import lxml.html
+
+    return lxml.html.document_fromstring((out / "dashboard" / "index.html").read_text(encoding="utf-8"))
 
 
 def test_a_killed_lab_resumes_with_nothing_lost_and_nothing_twice(farm, apps16, tmp_path):
@@ -131,6 +145,10 @@ def test_a_device_killed_mid_crawl_has_its_job_finished_on_another(farm, apps16,
 
         wait_until(crawling_on_doomed, what="a crawl on the doomed device")
         victim = next(j for j in jobs_in(out) if j["state"] == "running" and j["device"] == doomed.serial)
+        # the live dashboard shows the lab running (it is rewritten as jobs start and end)
+        wait_until(lambda: (out / "dashboard" / "index.html").is_file()
+                   and dashboard(out).xpath("string(//*[@id='n-running']/b)") not in ("", "0"),
+                   what="the dashboard showing a running job")
         time.sleep(0.5)  # well into the crawl
         doomed.stop()
         _, stderr = lab_run.communicate(timeout=300)
@@ -147,3 +165,6 @@ def test_a_device_killed_mid_crawl_has_its_job_finished_on_another(farm, apps16,
         outcomes = conn.execute("SELECT device, outcome FROM attempts WHERE job_id = ? ORDER BY n",
                                 (moved["id"],)).fetchall()
     assert outcomes == [(doomed.serial, "device_lost"), (survivor.serial, moved["end_reason"])]
+    # the final dashboard marks the lost crawl on the doomed device's lane
+    titles = dashboard(out).xpath("//svg[@id='chart-attempt']//*[starts-with(@id, 'attempt-')]/title/text()")
+    assert sum("设备丢失" in t for t in titles) == 1 and len(titles) == 5

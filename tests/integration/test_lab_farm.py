@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,47 +17,27 @@ from emulator.sim.device import SimDevice
 from tests.integration.lab_support import (
     REPO,
     crawls_by_package,
+    free_port,
     jobs_in,
     lab,
     lab_cmd,
+    redis_server,
     wait_until,
     zoo_apps,
 )
 
 pytest.importorskip("celery", reason="the farm extra (celery[redis]) is not installed")
 
-REDIS = shutil.which("redis-server")
 # small enough that a killed worker's job comes back within seconds; the lease keeps live jobs from running twice
 VISIBILITY = "2s"
 LEASE = "3s"
 DATABASES = itertools.count(1)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url():
-    """A private redis-server on a free loopback port, nothing saved: redis://127.0.0.1:PORT."""
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture

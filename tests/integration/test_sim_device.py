@@ -156,7 +156,7 @@ def test_second_refusal_in_every_skin_makes_the_system_stop_asking(phone, skin_n
     denial on every ROM: the next request is refused by the system without a dialog."""
     from crawler.perceive.scene import Scene
     from strategies import make_strategy
-    from strategies.base import Context, History
+    from strategies.base import History, StrategyContext
 
     _, adb, u2 = phone(skin_name)
     deny = make_strategy("deny")
@@ -168,7 +168,7 @@ def test_second_refusal_in_every_skin_makes_the_system_stop_asking(phone, skin_n
             scene: Scene = perceive(parse_hierarchy(u2.dump_hierarchy()))
             if scene.kind != "permission_dialog":
                 break
-            decision = deny.choose(Context(WEATHER, scene, "s", [], 0.0, history))
+            decision = deny.choose(StrategyContext(WEATHER, scene, "s", [], 0.0, history))
             assert decision.role in ("deny", "deny_dont_ask", "dont_ask_checkbox")
             u2.click(*decision.control.center)
         adb.shell("sleep 2")  # the app quits after each refusal

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from crawler.analyze import findings_json
 from crawler.detectors import detect
-from crawler.detectors.cli_support import findings_json
 from crawler.store import RunStore
 from tests.unit.trace_builder import TraceBuilder
 

@@ -77,3 +77,15 @@ def test_screen_size_prefers_the_override():
     assert screen_size("Physical size: 1080x2400\n") == (1080, 2400)
     assert screen_size("Physical size: 1440x3200\nOverride size: 1080x2400\n") == (1080, 2400)
     assert screen_size("wm: not found") is None
+
+
+def test_a_huge_version_name_is_bounded_and_marked_not_emptied():
+    # the app chooses its version name: 10,000 characters were recorded as "" before
+    huge = DUMPSYS_PACKAGE.replace("versionName=5.2.0", "versionName=" + "9.1." * 2500)
+    state = package_state("com.example.weather", huge)
+    assert state.version_name == ("9.1." * 25) and state.version_name_truncated is True
+    normal = package_state("com.example.weather", DUMPSYS_PACKAGE)
+    assert normal.version_name == "5.2.0" and normal.version_name_truncated is False
+    hostile = package_state("com.example.weather",
+                            DUMPSYS_PACKAGE.replace("versionName=5.2.0", "versionName=1.0\x1b[2J\u202e\r"))
+    assert hostile.version_name == "1.0[2J" and not hostile.version_name_truncated

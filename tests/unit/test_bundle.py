@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.detectors.cli_support import analyze_run
+from crawler.analyze import analyze_run
 from crawler.store import RunStore
 from reports import signing
 from reports.bundle import ExportError, export_bundle
@@ -345,16 +345,19 @@ def test_bytes_outside_the_members_are_refused_even_when_every_member_verifies(s
     prepended.write_bytes(local_records + signed.read_bytes())
     appended = tmp_path / "appended.zip"
     appended.write_bytes(signed.read_bytes() + b"hidden")
-    assert verify_bundle(prepended, key.public_path).problems == [
-        "bundle: bytes at 0 that belong to no member (prepended, hidden or overlapping data) refused"]
-    assert verify_bundle(appended, key.public_path).problems == [
-        "bundle: bytes after the zip's end record (or an archive comment) refused"]
-    commented = rewrite(signed, tmp_path / "commented.zip")
-    with zipfile.ZipFile(commented, "a") as z:
-        z.comment = b"not covered by the signature"
+    canonical = "; a bundle is its canonical zip, nothing else is accepted"
+    [problem] = verify_bundle(prepended, key.public_path).problems  # the decoy's own time is where it first differs
+    assert problem.startswith("bundle: byte 10 (the local header of findings.json, time) is not what a canonical "
+                              "bundle holds there: ") and problem.endswith(canonical)
+    assert verify_bundle(appended, key.public_path).problems == ["bundle: 6 bytes after the end record refused"
+                                                                 + canonical]
+    commented = tmp_path / "commented.zip"
+    commented.write_bytes(signed.read_bytes()[:-2] + b"\x1c\x00" + b"not covered by the signature")
     assert verify_bundle(commented, key.public_path).problems == [
-        "bundle: bytes after the zip's end record (or an archive comment) refused"]
-    assert verify_bundle(rewrite(signed, tmp_path / "repacked.zip"), key.public_path).ok  # a plain repack is fine
+        f"bundle: byte {signed.stat().st_size - 2} (the end record, comment length) is not what a canonical bundle "
+        "holds there: 0x1c, expected 0x00" + canonical]
+    repacked = rewrite(signed, tmp_path / "repacked.zip")  # zipfile, given the same entries, writes the same bytes
+    assert repacked.read_bytes() == signed.read_bytes() and verify_bundle(repacked, key.public_path).ok
 
 
 def test_duplicate_names_are_refused(signed, tmp_path):
@@ -364,8 +367,12 @@ def test_duplicate_names_are_refused(signed, tmp_path):
 
 # -- bad input ----------------------------------------------------------------------------------------------------
 def test_bad_input_is_one_line_each(run, key, signed, tmp_path):
-    bare = record(tmp_path / "runs", "no-findings", analyze=False)
-    with pytest.raises(ExportError, match="no-findings: the run has no findings to export"):
+    bare = record(tmp_path / "runs", "not-derived", analyze=False)
+    with pytest.raises(ExportError, match="not-derived: the run's findings were never derived"):
+        export_bundle(bare, tmp_path / "x.zip")
+    with RunStore.open(bare) as store:
+        store.write_findings([])  # derived: a clean app
+    with pytest.raises(ExportError, match="not-derived: the run has no findings to export"):
         export_bundle(bare, tmp_path / "x.zip")
     with pytest.raises(ExportError, match=r"no finding 'nope' \(findings: "):
         export_bundle(run, tmp_path / "x.zip", finding_id="nope")

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from crawler.analyze import AnalyzeError, analyze_run, findings_json
+from crawler.cli.findings import findings_table
 from crawler.detectors import DETECTORS, detect
-from crawler.detectors.cli_support import AnalyzeError, analyze_run, findings_json, findings_table
 from crawler.detectors.taxonomy import (
     REQUIRED_KINDS,
     Settings,
@@ -18,10 +19,11 @@ from crawler.detectors.taxonomy import (
     parse_taxonomy,
 )
 from crawler.detectors.timeline import Timeline
+from tests.reference import needs_reference, reference_path
 from tests.unit.trace_builder import TraceBuilder
 
 REPO = Path(__file__).resolve().parents[2]
-REGULATION = REPO.parent / "shared" / "reference" / "regulation.md"
+REGULATION = reference_path("regulation.md")
 
 
 def busy_trace():
@@ -71,7 +73,7 @@ def test_findings_md_defaults_are_the_taxonomy_defaults():
     assert load_taxonomy().thresholds()["quit_on_refusal.window_s"].source == "OURS"
 
 
-@pytest.mark.skipif(not REGULATION.exists(), reason="shared/reference/regulation.md not beside the repo")
+@needs_reference("regulation.md")
 def test_every_quoted_basis_is_verbatim_in_regulation_md():
     text = REGULATION.read_text("utf-8")
     for kind in load_taxonomy().kinds.values():

@@ -1,4 +1,5 @@
-"""The farm's claim-by-id and lease on a real lab index (no device, no broker): what a redelivered task finds."""
+"""The farm's claim-by-id and lease on a real lab index (no device, no broker): what a redelivered task finds.
+Lease time is a clock the test moves (FarmIndex takes its clock), so nothing here sleeps past a lease."""
 
 from __future__ import annotations
 
@@ -14,14 +15,32 @@ from crawler.lab.options import LabOptions
 LEASE = 0.5
 
 
+class ManualClock:
+    """Wall time that moves only when the test says so."""
+
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def never_finished(run: Path) -> JobResult | None:
     return None
 
 
 @pytest.fixture
-def index(tmp_path):
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def index(tmp_path, clock):
     with FarmIndex.create_farm(tmp_path / "lab", LabOptions(max_losses=2),
-                               FarmSettings(lab_id="x", visibility_timeout=5, lease=LEASE)) as index:
+                               FarmSettings(lab_id="x", visibility_timeout=5, lease=LEASE), clock) as index:
         index.add_jobs([JobSpec("com.a"), JobSpec("com.b")])
         yield index
 
@@ -49,17 +68,22 @@ def test_a_job_held_under_a_fresh_lease_is_not_run_twice(index):
     assert index.job(1).device == "dev-a" and index.job(1).attempts == 1
 
 
-def test_a_live_worker_keeps_its_job_past_the_lease_by_heartbeats(index):
+def test_a_live_worker_keeps_its_job_past_the_lease_by_heartbeats(index, clock):
     start_crawl(index, 1, "dev-a", "w1")
-    with Heartbeat(index, 1, "w1", every=LEASE / 5) as beat:
-        time.sleep(LEASE * 2)
+    with Heartbeat(index, 1, "w1", every=0.01) as beat:
+        for _ in range(4):  # twice the lease, in half-lease steps, each renewed by a beat before the next
+            clock.advance(LEASE / 2)
+            deadline = time.monotonic() + 10
+            while index.leases()[1][2] != clock.now:
+                assert time.monotonic() < deadline, "the heartbeat did not renew the lease"
+                time.sleep(0.005)
         assert index.claim_job(1, "dev-b", "w2", never_finished).outcome == "busy"
     assert not beat.lost
 
 
-def test_a_stale_lease_is_taken_over_and_the_dead_attempt_kept_as_interrupted(index):
+def test_a_stale_lease_is_taken_over_and_the_dead_attempt_kept_as_interrupted(index, clock):
     dead_run = start_crawl(index, 1, "dev-a", "w1")
-    time.sleep(LEASE * 1.5)
+    clock.advance(LEASE * 1.5)
     claim = index.claim_job(1, "dev-b", "w2", never_finished)
     assert claim.outcome == "claimed" and "w1" in claim.note and str(dead_run) in claim.note
     job = index.job(1)
@@ -71,9 +95,9 @@ def test_a_stale_lease_is_taken_over_and_the_dead_attempt_kept_as_interrupted(in
     assert index.heartbeat(1, "w2")
 
 
-def test_a_dead_workers_finished_crawl_is_recorded_not_redone(index):
+def test_a_dead_workers_finished_crawl_is_recorded_not_redone(index, clock):
     run = start_crawl(index, 1, "dev-a", "w1")
-    time.sleep(LEASE * 1.5)
+    clock.advance(LEASE * 1.5)
     claim = index.claim_job(1, "dev-b", "w2", lambda r: JobResult("com.a", "dev-a", run=r, end="budget"))
     assert claim.outcome == "finished_from_run"
     job = index.job(1)
@@ -81,10 +105,10 @@ def test_a_dead_workers_finished_crawl_is_recorded_not_redone(index):
     assert index.claim_job(1, "dev-b", "w2", never_finished).outcome == "finished"
 
 
-def test_a_dead_workers_crawl_that_ended_badly_is_crawled_again_by_the_task_that_found_it(index):
+def test_a_dead_workers_crawl_that_ended_badly_is_crawled_again_by_the_task_that_found_it(index, clock):
     # the redelivered task is the job's only message: acknowledging it with the job queued would strand the job
     run = start_crawl(index, 1, "dev-a", "w1")
-    time.sleep(LEASE * 1.5)
+    clock.advance(LEASE * 1.5)
     lost = JobResult("com.a", "dev-a", run=run, end="device_lost", device_lost=True)
     claim = index.claim_job(1, "dev-b", "w2", lambda r: lost)
     assert claim.outcome == "claimed" and "device_lost" in claim.note
@@ -94,11 +118,11 @@ def test_a_dead_workers_crawl_that_ended_badly_is_crawled_again_by_the_task_that
     assert index.heartbeat(1, "w2")
 
 
-def test_a_job_that_kills_its_workers_ends_failed(index):
+def test_a_job_that_kills_its_workers_ends_failed(index, clock):
     start_crawl(index, 1, "dev-a", "w1")
-    time.sleep(LEASE * 1.5)
+    clock.advance(LEASE * 1.5)
     index.claim_job(1, "dev-b", "w2", never_finished)
-    time.sleep(LEASE * 1.5)
+    clock.advance(LEASE * 1.5)
     claim = index.claim_job(1, "dev-c", "w3", never_finished)
     assert claim.outcome == "finished"
     job = index.job(1)
@@ -116,7 +140,7 @@ def test_the_default_visibility_timeout_outlasts_a_job():
 
 
 def test_status_of_an_abandoned_farm_lab_says_how_to_continue_it_on_the_farm(index, tmp_path):
-    from crawler.lab.queue import LabIndex
+    from crawler.lab.index import LabIndex
     from tests.cli_runner import naysayer
 
     start_crawl(index, 1, "dev-a", "w1")  # its worker died: nothing holds the lab

@@ -16,7 +16,7 @@ import pytest
 from crawler.perceive import ocr_engines
 from crawler.perceive.ocr import OcrEngine, OcrUnavailable
 from crawler.perceive.ocr_engines import OcrReader, PaddleOcrEngine, engine_from_env, make_engine, paddle_available
-from tests.unit import test_vision as screens
+from tests import drawn_screens as screens
 
 
 def test_rapidocr_is_the_default_and_meets_the_interface():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.inspect import InspectError, format_inspection, inspect_screen
+from crawler.inspection import InspectError, format_inspection, inspect_screen
 from crawler.perceive import perceive
 from crawler.perceive.lexicon import permission_lexicon
 from crawler.perceive.matching import PhraseSet, match_form

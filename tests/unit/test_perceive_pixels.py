@@ -30,16 +30,9 @@ class CountingEngine:
         return self.engine.read(image, region=region)
 
 
-@pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    engine = OcrEngine()
-    engine.load()
-    return engine
-
-
 @pytest.fixture
-def ocr(engine) -> CountingEngine:
-    return CountingEngine(engine)
+def ocr(ocr_engine) -> CountingEngine:
+    return CountingEngine(ocr_engine)
 
 
 def launched(tmp_path: Path, file: str) -> tuple[SimDevice, str]:

@@ -8,15 +8,15 @@ in the band where a status bar would be; a video ad whose "Skip Ad" pill reads a
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
-from crawler.inspect import inspect_screen
+from crawler.inspection import inspect_screen
 from crawler.perceive import vision
+from tests.reference import needs_reference, reference_path
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real" / "img"
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="shared/reference/real is not beside the repository")
+REAL = reference_path("real/img")
+pytestmark = needs_reference("real/img")
 KNOWN_MISSES = {"droidbot__com.lolo.io.onelist__2023-10-19_153616.jpg",
                 "droidbot__tw.qtlin.mac.airunlocker__2023-10-19_115504.jpg"}
 MIN_AD_POPUPS = 15  # of 17 (was 0 before pixel ad cues): a regression below this fails

@@ -8,11 +8,11 @@ import pytest
 
 from crawler.perceive import perceive
 from crawler.screen import parse_hierarchy
+from tests.reference import needs_reference, reference_path
 
 REPO = Path(__file__).resolve().parents[2]
-REAL = REPO.parent / "shared" / "reference" / "real" / "xml"
-pytestmark = pytest.mark.skipif(not (REAL / "sources.tsv").is_file(),
-                                reason=f"real reference screens not found at {REAL} (shared/ is not beside the repo)")
+REAL = reference_path("real/xml")
+pytestmark = needs_reference("real/xml/sources.tsv")
 
 NOT_DIALOG = {"permission_dialog", "consent_dialog"}
 # Label in sources.tsv -> the kinds perception may report.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import lxml.html
 
+from crawler.lab.index import LabIndex
 from crawler.lab.job import JobResult, JobSpec
 from crawler.lab.options import LabOptions
-from crawler.lab.queue import LabIndex
 from reports.html import render_index, write_index
 from tests.unit.report_runs import HOSTILE_LABEL, make_run
 

@@ -8,7 +8,7 @@ from crawler.detectors import detect
 from crawler.perceive.scene import Control, Scene
 from crawler.reproduce import NoFindings, UnknownFinding, load_finding, plan_reproduction, same_finding
 from crawler.store import RunStore
-from strategies.base import Context, History, Widget
+from strategies.base import History, StrategyContext, Widget
 from strategies.replay import PlannedReplay, PlannedStep
 from tests.unit.trace_builder import TraceBuilder
 
@@ -175,8 +175,8 @@ def test_an_out_that_is_a_file_is_one_line_before_any_device_is_touched(tmp_path
 
 
 # -- the planned replay on given screens ------------------------------------------------------------------------
-def ctx(state: str, t: float, scene: Scene | None = None, widgets=()) -> Context:
-    return Context("com.example.app", scene or Scene("app"), state, list(widgets), t, History())
+def ctx(state: str, t: float, scene: Scene | None = None, widgets=()) -> StrategyContext:
+    return StrategyContext("com.example.app", scene or Scene("app"), state, list(widgets), t, History())
 
 
 def deny_step(**extra) -> PlannedStep:

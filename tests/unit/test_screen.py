@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.screen import MAX_TEXT, BadHierarchy, clean, normalize, parse_hierarchy
+from crawler.screen import MAX_TEXT, BadHierarchy, parse_hierarchy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "xml"
 HEAD = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"
@@ -82,16 +82,3 @@ def test_attribute_text_is_bounded_and_bad_bounds_read_as_empty():
     h = parse_hierarchy((FIXTURES / "hostile_app.xml").read_bytes())
     assert max(len(w.text) for w in h.widgets) <= MAX_TEXT
     assert next(w for w in h.widgets if w.text == "broken bounds").bounds == (0, 0, 0, 0)
-
-
-def test_normalize_unifies_width_quotes_space_and_case():
-    assert normalize("Don\u2019t  ALLOW") == "don't allow"
-    assert normalize("\u201cMaps\u201d \u300c地图\u300d") == '"maps" "地图"'
-    assert normalize("拒绝\uff0c不要再询问\uff1f") == "拒绝,不要再询问?"  # full-width punctuation (NFKC)
-    assert normalize("  a\n\tb  ") == "a b"
-    assert len(normalize("x" * 5000)) == MAX_TEXT
-
-
-def test_clean_drops_terminal_escapes_and_bidi_overrides_but_keeps_case():
-    assert clean("\x9b[31mRed\u202e txt\u200b") == "[31mRed txt"
-    assert clean("ALLOW") == "ALLOW"

@@ -116,7 +116,8 @@ def permission_line(device: SimDevice, perm: str) -> str:
 
 
 def current_focus(device: SimDevice) -> str:
-    out = device.run("dumpsys window windows").text
+    out = device.run("dumpsys window displays").text  # Android 10+: the focus is printed per display
+    assert "mCurrentFocus" not in device.run("dumpsys window windows").text
     return re.search(r"mCurrentFocus=Window\{.*\s+(?P<c>[^\s]+/[^\s]+)\}", out).group("c")
 
 

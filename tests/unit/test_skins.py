@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from emulator.sim.skins import SkinError, UnknownSkin, load_skin, permission_dialog, skin_names
+from tests.reference import require_reference
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "permission_dialogs.json"
 GROUPS = ["location", "camera", "microphone", "contacts", "storage", "phone", "sms", "calendar", "notifications",
           "nearby_devices", "body_sensors", "activity_recognition", "call_log"]
 LOCALES = ["zh-CN", "en-US"]
@@ -28,9 +26,7 @@ def texts(window):
 
 @pytest.fixture(scope="module")
 def reference() -> dict:
-    if not REFERENCE.is_file():
-        pytest.skip(f"shared reference not found at {REFERENCE}")
-    data = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    data = json.loads(require_reference("permission_dialogs.json").read_text(encoding="utf-8"))
     return {entry["source_ref"]: entry for entry in data["aosp_permission_controller_by_version"]}
 
 

@@ -2,12 +2,12 @@
 
 from crawler.perceive.scene import Checkbox, Control, Scene
 from strategies import make_strategy
-from strategies.base import Context, History, Widget
+from strategies.base import History, StrategyContext, Widget
 from strategies.replay import ReplayStrategy
 
 
 def ctx(scene, history=None, state="s1", widgets=()):
-    return Context("com.example.app", scene, state, list(widgets), 0.0, history or History())
+    return StrategyContext("com.example.app", scene, state, list(widgets), 0.0, history or History())
 
 
 def perm_scene(*roles, group="location"):

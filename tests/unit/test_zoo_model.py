@@ -97,6 +97,15 @@ def test_control_apps_must_expect_nothing_and_others_something(tmp_path):
 def test_unknown_dialog_and_timer_references_are_refused(tmp_path):
     assert "unknown dialog 'promo'" in error_of(tmp_path, GOOD.replace("exit]", "show: promo]"))
     assert "unknown timer 'loop'" in error_of(tmp_path, GOOD.replace("exit]", "cancel: loop]"))
+    assert "no input with id 'et_sum'" in error_of(tmp_path, GOOD.replace("exit]", "{set_text: et_sum, text: '3'}]"))
+
+
+def test_framework_ids_and_the_manifest_lists_every_activity(tmp_path):
+    text = GOOD.replace("id: btn_scan", "id: android:button1").replace(
+        "screens:\n", "screens:\n  second:\n    activity: .SecondActivity\n    content: [{type: input, id: et_a}]\n")
+    app = load_app(write(tmp_path, text))
+    assert app.manifest.activities == (".MainActivity", ".SecondActivity")
+    assert "screens.home.content[0].id: String should match pattern" in error_of(tmp_path, GOOD.replace("id: btn_scan", "id: 'Android:x'"))
 
 
 def test_a_huge_or_binary_file_is_refused_in_one_line(tmp_path):

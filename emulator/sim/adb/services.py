@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 
 from emulator.sim.adb.shell_v2 import ShellRequest, StreamShellIO, parse_shell_service
@@ -27,6 +28,10 @@ def run_service(stream: Stream, backend: DeviceBackend) -> None:
             serve_sync(stream, backend.storage_root())
         elif service.startswith("tcp:"):
             serve_tcp(stream, backend, service)
+        elif service.startswith("reverse:") and hasattr(backend, "reverse_forwards"):
+            serve_reverse(stream, backend, service[len("reverse:"):])
+        elif service == "framebuffer:" and hasattr(backend, "framebuffer"):
+            serve_framebuffer(stream, backend)
         else:
             log.debug("adb %s: refusing service %r", backend.serial, service[:80])
             stream.refuse()
@@ -41,8 +46,9 @@ def serve_shell(stream: Stream, backend: DeviceBackend, request: ShellRequest) -
         # An interactive shell needs a pty and a real terminal: not simulated.
         stream.refuse()
         return
-    stream.accept(discard_input=True)
+    stream.accept(discard_input=False)
     io = StreamShellIO(stream, v2=request.v2)
+    threading.Thread(target=io.pump_stdin, name="adb-shell-stdin", daemon=True).start()
     try:
         code = backend.shell(request.command, io)
     except Exception as exc:
@@ -54,6 +60,55 @@ def serve_shell(stream: Stream, backend: DeviceBackend, request: ShellRequest) -
         code = 255
     if not stream.closed:
         io.send_exit(code)
+    stream.close()
+
+
+def serve_reverse(stream: Stream, backend, request: str) -> None:
+    """adbd's reverse forwards (reverse:forward:[norebind:]REMOTE;LOCAL, list-forward, killforward[-all]), kept as
+    a list: the device answers as adbd does; connections to the reversed ports are not made."""
+    forwards: dict[str, str] = backend.reverse_forwards
+    stream.accept(discard_input=True)
+    if request == "list-forward":
+        listing = "".join(f"host {remote} {local}\n" for remote, local in forwards.items())
+        stream.write(f"{len(listing.encode()):04x}".encode() + listing.encode())
+    elif request.startswith("forward:"):
+        spec = request[len("forward:"):]
+        norebind = spec.startswith("norebind:")
+        remote, _, local = spec.removeprefix("norebind:").partition(";")
+        if not remote or not local:
+            message = "malformed forward spec"
+            stream.write(b"FAIL" + f"{len(message):04x}{message}".encode())
+        elif norebind and remote in forwards:
+            message = f"cannot rebind existing socket {remote}"
+            stream.write(b"FAIL" + f"{len(message):04x}{message}".encode())
+        else:
+            forwards[remote] = local
+            stream.write(b"OKAY")
+    elif request.startswith("killforward:"):
+        remote = request[len("killforward:"):]
+        if forwards.pop(remote, None) is None:
+            message = f"listener '{remote}' not found"
+            stream.write(b"FAIL" + f"{len(message):04x}{message}".encode())
+        else:
+            stream.write(b"OKAY")
+    elif request == "killforward-all":
+        forwards.clear()
+        stream.write(b"OKAY")
+    else:
+        message = f"unknown reverse request {request[:40]}"
+        stream.write(b"FAIL" + f"{len(message):04x}{message}".encode())
+    stream.close()
+
+
+def serve_framebuffer(stream: Stream, backend) -> None:
+    """framebuffer: a version-1 header (bpp 32, RGBA) and the raw pixels of the screen."""
+    width, height, rgba = backend.framebuffer()
+    header = struct.pack("<13I", 1, 32, len(rgba), width, height, 0, 8, 16, 8, 8, 8, 24, 8)
+    stream.accept(discard_input=True)
+    stream.write(header)
+    for start in range(0, len(rgba), TCP_CHUNK):
+        if not stream.write(rgba[start:start + TCP_CHUNK]):
+            break
     stream.close()
 
 

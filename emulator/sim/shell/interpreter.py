@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from emulator.sim.device_api import ShellIO
-from emulator.sim.shell.parser import Command, Pipeline, ShellSyntaxError, parse
+from emulator.sim.shell.parser import Command, Pipeline, ShellSyntaxError, Step, parse
 
 if TYPE_CHECKING:
     from emulator.sim.system.android import AndroidSystem
@@ -168,7 +168,7 @@ class Input:
 
 # ---- command context --------------------------------------------------------------------------------------------
 @dataclass
-class Context:
+class ShellContext:
     """What a command sees: the system, the device's files, its streams and the shell variables."""
 
     system: AndroidSystem
@@ -179,25 +179,31 @@ class Context:
     err: Output
     env: dict[str, str] = field(default_factory=dict)
     name: str = ""
+    shell: Any = None  # the Shell running the command (`sh` runs scripts with it)
+    interrupted: threading.Event | None = None  # set by `kill` when the command runs as a background job
 
     @property
     def lock(self) -> threading.RLock:
         return self.system.lock
 
     def cancelled(self) -> bool:
-        """The client closed the stream, or nobody reads our output: a streaming command must return."""
-        return self.io.closed or self.out.broken
+        """The client closed the stream, nobody reads our output, or the job was killed: a streaming command must
+        return."""
+        return self.io.closed or self.out.broken or (self.interrupted is not None and self.interrupted.is_set())
 
     def error(self, message: str) -> None:
         self.err.write(f"{self.name}: {message}\n" if self.name else message + "\n")
 
     def resolve(self, device_path: str) -> Path:
-        return resolve_path(self.device.storage_root(), device_path)
+        return resolve_path(self.device.storage_root(), device_path, self.env.get("PWD", "/"))
 
 
-def resolve_path(root: Path, device_path: str) -> Path:
-    """A device path -> the host file inside `root`. '..' cannot climb above the device's '/'."""
-    norm = os.path.normpath("/" + device_path.replace("\0", ""))
+def resolve_path(root: Path, device_path: str, cwd: str = "/") -> Path:
+    """A device path (relative ones from `cwd`) -> the host file inside `root`. '..' cannot climb above '/'."""
+    device_path = device_path.replace("\0", "")
+    if not device_path.startswith("/"):
+        device_path = cwd.rstrip("/") + "/" + device_path
+    norm = os.path.normpath("/" + device_path)
     parts = PurePosixPath(norm).parts[1:]
     host = root.joinpath(*parts) if parts else root
     resolved = host.resolve()
@@ -206,7 +212,7 @@ def resolve_path(root: Path, device_path: str) -> Path:
     return host
 
 
-CommandFn = Callable[[Context, list[str]], int]
+CommandFn = Callable[[ShellContext, list[str]], int]
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,9 @@ class CommandSpec:
     fn: CommandFn
     locked: bool = True  # run holding the device lock, output buffered and written after
     streaming: bool = False  # manages the lock itself and writes as it goes (logcat, app_process)
+
+
+_job = threading.local()  # .interrupted: the kill switch of the background job this thread runs
 
 
 # ---- the interpreter ----------------------------------------------------------------------------------------
@@ -225,24 +234,67 @@ class Shell:
         self.device = device
         self.commands = commands
 
-    def run(self, line: str, io: ShellIO) -> int:
+    def run(self, line: str, io: ShellIO, argv0: str = SHELL_NAME, args: tuple[str, ...] = (),
+            cwd: str = "/") -> int:
         out, err = IOOut(io), IOOut(io, err=True)
         try:
             steps = parse(line)
         except ShellSyntaxError as exc:
             err.write(f"{SHELL_NAME}: syntax error: {exc}\n")
             return 2
-        env = {"?": "0", "$": str(SHELL_PID), "#": "0", "0": SHELL_NAME, "PATH": "/system/bin:/system/xbin",
-               "HOME": "/", "USER": "shell", "ANDROID_DATA": "/data", "EXTERNAL_STORAGE": "/sdcard"}
+        env = {"?": "0", "$": str(SHELL_PID), "#": str(len(args)), "0": argv0, "@": " ".join(args),
+               "PATH": "/system/bin:/system/xbin", "HOME": "/", "USER": "shell", "ANDROID_DATA": "/data",
+               "EXTERNAL_STORAGE": "/sdcard", "PWD": cwd}
+        env.update({str(n): value for n, value in enumerate(args[:9], start=1)})
+        jobs: list[threading.Thread] = []  # background jobs outlive the line, as orphans of an exited sh do
         status = 0
         for step in steps:
             if step.connector == "&&" and status != 0:
                 continue
             if step.connector == "||" and status == 0:
                 continue
-            status = self._pipeline(step.pipeline, io, out, err, env)
+            if step.background:
+                env["!"] = str(self._start_job(step, io, out, err, env, jobs))
+                status = 0
+                continue
+            first = step.pipeline.commands[0].words
+            if len(step.pipeline.commands) == 1 and first and first[0].literal() == "wait":
+                status = self._wait(jobs, io)
+            else:
+                status = self._pipeline(step.pipeline, io, out, err, env)
             env["?"] = str(status)
         return status
+
+    def _start_job(self, step: Step, io: ShellIO, out: Output, err: Output, env: dict[str, str],
+                   jobs: list[threading.Thread]) -> int:
+        """`cmd &`: the pipeline runs in a thread as a process of the shell user (ps shows it, kill signals it)."""
+        words = step.pipeline.commands[0].words
+        name = words[0].expand(env).rsplit("/", 1)[-1] if words else "sh"
+        register = getattr(self.device, "start_process", None)
+        pid, interrupted = register(name) if register else (0, threading.Event())
+        job_env = dict(env)
+
+        def job() -> None:
+            _job.interrupted = interrupted
+            try:
+                self._pipeline(step.pipeline, io, out, err, job_env)
+            finally:
+                _job.interrupted = None
+                end = getattr(self.device, "end_process", None)
+                if end:
+                    end(pid)
+
+        thread = threading.Thread(target=job, name=f"sim-shell-job-{name}", daemon=True)
+        jobs.append(thread)
+        thread.start()
+        return pid
+
+    @staticmethod
+    def _wait(jobs: list[threading.Thread], io: ShellIO) -> int:
+        for job in jobs:
+            while job.is_alive() and not io.closed:
+                job.join(timeout=0.2)
+        return 0
 
     def _pipeline(self, pipeline: Pipeline, io: ShellIO, out: Output, err: Output, env: dict[str, str]) -> int:
         cmds = pipeline.commands
@@ -296,7 +348,8 @@ class Shell:
                 target = redirect.target.expand(local_env) if redirect.target else ""
                 if redirect.op == "<":
                     try:
-                        stdin = Input(resolve_path(self.device.storage_root(), target).read_bytes())
+                        stdin = Input(resolve_path(self.device.storage_root(), target,
+                                                   local_env.get("PWD", "/")).read_bytes())
                     except (OSError, DevicePathError):
                         err.write(f"{SHELL_NAME}: can't open '{target}': No such file or directory\n")
                         return 1
@@ -305,7 +358,8 @@ class Shell:
                     sink: Output = NullOut()
                 else:
                     try:
-                        sink = FileOut(resolve_path(self.device.storage_root(), target), redirect.op == ">>")
+                        sink = FileOut(resolve_path(self.device.storage_root(), target, local_env.get("PWD", "/")),
+                                       redirect.op == ">>")
                     except (OSError, DevicePathError):
                         err.write(f"{SHELL_NAME}: can't create {target}: Permission denied\n")
                         return 1
@@ -317,10 +371,39 @@ class Shell:
             if not argv:
                 env.update({k: v for k, v in local_env.items() if k not in "?$#0"})  # `VAR=x` alone sets it
                 return 0
+            if argv[0] == "cd":  # a builtin: it changes this shell's directory for the commands after it
+                return self._cd(argv[1:], env, err)
+            if argv[0] == "read":  # a builtin: one line of the shell's stdin into a variable
+                return self._read(argv[1:], io, env)
             return self.execute(argv, io, stdin, out, err, local_env)
         finally:
             for sink in opened:
                 sink.close()
+
+    @staticmethod
+    def _read(names: list[str], io: ShellIO, env: dict[str, str]) -> int:
+        read_line = getattr(io, "read_line", None)
+        line = read_line() if read_line else None
+        if line is None:
+            return 1  # end of input
+        values = line.rstrip("\n").split(None, max(0, len(names) - 1)) if names else []
+        for k, name in enumerate(names or ["REPLY"]):
+            env[name] = values[k] if k < len(values) else ""
+        return 0
+
+    def _cd(self, args: list[str], env: dict[str, str], err: Output) -> int:
+        target = args[0] if args else env.get("HOME", "/")
+        cwd = env.get("PWD", "/")
+        path = "/" + os.path.normpath(target if target.startswith("/") else cwd + "/" + target).lstrip("/")
+        try:
+            is_dir = resolve_path(self.device.storage_root(), path).is_dir()
+        except DevicePathError:
+            is_dir = False
+        if not is_dir:
+            err.write(f"{SHELL_NAME}: cd: {target}: No such file or directory\n")
+            return 2
+        env["PWD"] = path
+        return 0
 
     def execute(self, argv: list[str], io: ShellIO, stdin: Input, out: Output, err: Output,
                 env: dict[str, str]) -> int:
@@ -330,7 +413,8 @@ class Shell:
         if spec is None:
             err.write(f"{SHELL_NAME}: {name}: not found\n")
             return 127
-        ctx = Context(self.system, self.device, io, stdin, out, err, env, base)
+        ctx = ShellContext(self.system, self.device, io, stdin, out, err, env, base, shell=self,
+                      interrupted=getattr(_job, "interrupted", None))
         if spec.streaming or not spec.locked:
             return spec.fn(ctx, argv[1:])
         buf_out, buf_err = BufferOut(out), BufferOut(err)

@@ -1,7 +1,8 @@
 """The mini shell's grammar: words with quoting, `;` `&&` `||` `|` `&`, `VAR=x cmd`, redirects `>` `>>` `2>` `2>&1` `<`.
 
 Expansion ($?, $VAR, ${VAR}, $$) happens at run time, because `$?` changes between the commands of one line.
-No globbing, no command substitution, no control flow: clients send single command lines.
+No globbing, no command substitution, no control flow: clients send command lines and small scripts (`sh FILE`,
+with `$1`.., `cmd &`, `$!`, `read`, `wait`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Step:
 
     connector: str
     pipeline: Pipeline
+    background: bool = False  # `cmd &`: runs as a job; the line goes on at once
 
 
 def expand_text(text: str, variables: dict[str, str]) -> str:
@@ -70,7 +72,7 @@ def expand_text(text: str, variables: dict[str, str]) -> str:
             i += 1
             continue
         nxt = text[i + 1]
-        if nxt in "?$#!0":
+        if nxt in "?$#!@" or nxt.isdigit():
             out.append(variables.get(nxt, ""))
             i += 2
         elif nxt == "{":
@@ -227,7 +229,10 @@ def parse(line: str) -> list[Step]:
                 current.words.append(tok)
             i += 1
         elif tok in (";", "&"):
+            before = len(steps)
             close_pipeline(";")
+            if tok == "&" and len(steps) > before:
+                steps[-1].background = True
             i += 1
         elif tok in ("&&", "||"):
             close_pipeline(tok)

@@ -5,7 +5,10 @@ Every method expects the caller to hold `lock` (SimDevice takes it); app callbac
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from emulator.sim.system.activities import ActivityStack, Task
 from emulator.sim.system.clock import VirtualClock
 from emulator.sim.system.keys import keycode
 from emulator.sim.system.logcat import DEVICE_TZ, LogBuffers
-from emulator.sim.system.packages import InstalledPackage, PackageManager, short_component
+from emulator.sim.system.packages import InstalledPackage, PackageManager, absolute_activity, short_component
 from emulator.sim.system.permissions import group_of
 from emulator.sim.system.processes import Process, ProcessTable
 from emulator.sim.system.props import build_properties
@@ -37,6 +40,19 @@ CRASH_FLAGS = 952745540  # ApplicationInfo flags of a typical release app, as am
 FOREGROUND_DEATH = (0, 2)
 BACKGROUND_DEATH = (900, 19)
 
+DEFAULT_IME = "com.android.inputmethod.latin/.LatinIME"
+UIAUTOMATOR_IME = "com.github.uiautomator/.AdbKeyboard"
+KNOWN_IMES = {"com.github.uiautomator": UIAUTOMATOR_IME}  # packages whose APK declares an input method
+DEFAULT_SETTINGS = {  # what `settings get` answers on a fresh device
+    ("secure", "default_input_method"): DEFAULT_IME,
+    ("secure", "enabled_input_methods"): DEFAULT_IME,
+    ("system", "screen_brightness"): "102",
+    ("system", "screen_brightness_mode"): "0",
+    ("system", "screen_off_timeout"): "60000",
+    ("global", "airplane_mode_on"): "0",
+    ("global", "wifi_on"): "1",
+    ("global", "adb_enabled"): "1",
+}
 DialogBuilder = Callable[..., Window]  # permission_dialog(skin, locale, app_label, group, request_index, size)
 Handler = tuple[str, Any]  # who owns a window on screen: ("app", pkg) | ("perm", pkg) | ("error", dialog) | ...
 
@@ -146,6 +162,11 @@ class AppHostImpl:
     def invalidate(self) -> None:
         """Windows are re-read on every screen() call, so there is nothing to refresh."""
 
+    def toast(self, text: str) -> None:
+        """The app shows a toast: accessibility services (the uiautomator2 server) see its text."""
+        if self._alive():
+            self._system.last_toast = str(text)
+
 
 class AndroidSystem:
     def __init__(self, skin: Any, locale: str = "zh-CN", width: int = 720, height: int = 1600, density: int = 320,
@@ -162,7 +183,7 @@ class AndroidSystem:
         self.processes = ProcessTable()
         launcher = self.packages.get(system_ui.LAUNCHER)
         self.stack = ActivityStack(system_ui.LAUNCHER, launcher.manifest.launcher_activity)
-        self.settings: dict[tuple[str, str], str] = {}
+        self.settings: dict[tuple[str, str], str] = dict(DEFAULT_SETTINGS)
         self.properties = build_properties(getattr(skin, "rom", "aosp"), int(getattr(skin, "sdk", 33)),
                                            str(getattr(skin, "android_version", "13")), locale, serial, density,
                                            dict(getattr(skin, "props", {}) or {}))
@@ -171,6 +192,7 @@ class AndroidSystem:
         self._errors: list[ErrorDialog] = []
         self._self_start_tokens: dict[str, object] = {}
         self.u2_agent_running = False
+        self.last_toast: str | None = None  # the last toast's text, as an accessibility service saw it
 
     # ---- logging -------------------------------------------------------------------------------------------
     def event(self, tag: str, body: str, pid: int = SYSTEM_SERVER_PID, uid: int = 1000) -> None:
@@ -327,7 +349,7 @@ class AndroidSystem:
         act = activity or pkg.launcher_activity
         if act.startswith("."):
             act = package + act
-        if not act:
+        if not act or not self.declares_activity(pkg, act):
             return False
         parts = [f"act={action}"] if action else []
         if category:
@@ -346,10 +368,20 @@ class AndroidSystem:
         if proc is None:
             proc = self._start_process(pkg, "activity", short_component(package, act))
         _task, created = self.stack.open(package, act)
+        if activity and act != pkg.launcher_activity and proc.runtime is not None and hasattr(proc.runtime, "open_activity"):
+            # an explicit component (am start -n pkg/.Some): that activity starts, on top of the task if one exists
+            self.run_app_code(package, proc.runtime.open_activity, act)
         if created and proc.runtime is not None:
             self.run_app_code(package, proc.runtime.on_start, "activity")
         self._after_stack_change(old)
         return True
+
+    @staticmethod
+    def declares_activity(pkg: InstalledPackage, activity: str) -> bool:
+        declared = pkg.manifest.activities
+        if not declared:
+            return True
+        return activity in {absolute_activity(pkg.package, a) for a in declared}
 
     def go_home(self) -> None:
         old = self._top_package()
@@ -670,20 +702,67 @@ class AndroidSystem:
                 return False
         return False
 
-    def type_text(self, text: str) -> bool:
-        """`input text`: appended to the focused EditText of the top app window (else its first EditText)."""
+    def focused_edit(self) -> tuple[str, ViewNode] | None:
+        """(package, node) of the focused EditText of the top app window, where typed text goes; None if none."""
         shown = self.display()
         for window, (kind, owner) in reversed(list(zip(shown.screen.windows, shown.handlers))):
-            edits = [n for n in window.root.walk() if "EditText" in n.cls and n.enabled]
-            if kind == "app" and edits:
-                node = next((n for n in edits if n.focused), edits[0])
-                proc = self.processes.get(owner)
-                if proc is not None and proc.runtime is not None:
-                    self.run_app_code(owner, proc.runtime.set_text, node.key, node.text + text)
-                    return True
+            if kind == "app" and window.title != "Toast":
+                node = next((n for n in window.root.walk() if "EditText" in n.cls and n.enabled and n.focused), None)
+                if node is not None:
+                    return owner, node
             if window.modal:
-                return False
-        return False
+                return None
+        return None
+
+    def type_text(self, text: str, replace: bool = False) -> bool:
+        """`input text`, an IME's commitText: into the focused EditText (nothing focused: the text goes nowhere)."""
+        found = self.focused_edit()
+        if found is None:
+            return False
+        package, node = found
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None:
+            return False
+        if hasattr(proc.runtime, "type_into"):
+            return bool(self.run_app_code(package, proc.runtime.type_into, node.key, text, replace))
+        self.run_app_code(package, proc.runtime.set_text, node.key, text if replace else node.text + text)
+        return True
+
+    # ---- input methods ---------------------------------------------------------------------------------------
+    def input_methods(self) -> list[str]:
+        """The IME ids installed: the system keyboard, and the IMEs of installed packages that declare one."""
+        found = [DEFAULT_IME]
+        for package, ime in KNOWN_IMES.items():
+            if self.packages.find(package) is not None:
+                found.append(ime)
+        return found
+
+    def current_ime(self) -> str:
+        return self.settings.get(("secure", "default_input_method"), DEFAULT_IME)
+
+    def ime_broadcast(self, action: str, extras: dict[str, str]) -> tuple[int, str] | None:
+        """An ADB_KEYBOARD_* broadcast to uiautomator2's AdbKeyboard: (result code, data), or None when no
+        receiver takes it (not installed, or not the current input method)."""
+        if UIAUTOMATOR_IME not in self.input_methods() or self.current_ime() != UIAUTOMATOR_IME:
+            return None
+        if action == "ADB_KEYBOARD_INPUT_TEXT":
+            try:
+                text = base64.b64decode(extras.get("text", ""), validate=False).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                return 0, "bad base64"
+            return (-1, "success") if self.type_text(text) else (0, "no focused input")
+        if action in ("ADB_KEYBOARD_SET_TEXT",):
+            try:
+                text = base64.b64decode(extras.get("text", ""), validate=False).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                return 0, "bad base64"
+            return (-1, "success") if self.type_text(text, replace=True) else (0, "no focused input")
+        if action == "ADB_KEYBOARD_CLEAR_TEXT":
+            return (-1, "success") if self.type_text("", replace=True) else (0, "no focused input")
+        if action in ("ADB_KEYBOARD_HIDE", "ADB_KEYBOARD_SHOW", "ADB_KEYBOARD_EDITOR_CODE",
+                      "ADB_KEYBOARD_SMART_ENTER", "ADB_KEYBOARD_INPUT_KEYCODE"):
+            return -1, "success"
+        return None
 
     def swipe(self, x1: float, y1: float, x2: float, y2: float) -> None:
         """A finger swipe: 'up' means the finger moved up (the content scrolls towards its end)."""
@@ -697,8 +776,59 @@ class AndroidSystem:
             return
         package = shown.handlers[-1][1]
         proc = self.processes.get(package)
-        if proc is not None and proc.runtime is not None:
-            self.run_app_code(package, proc.runtime.swipe, direction)
+        if proc is None or proc.runtime is None:
+            return
+        scroller = self.scroller_at(x1, y1, shown) if abs(dy) > abs(dx) else None
+        if scroller is not None and hasattr(proc.runtime, "scroll"):
+            # The content follows the finger: a swipe up moves it up, towards its end.
+            self.run_app_code(package, proc.runtime.scroll, scroller.key, -dy)
+            return
+        self.run_app_code(package, proc.runtime.swipe, direction)
+
+    def pinch(self, start1, start2, end1, end2) -> None:
+        """A two-finger gesture: the app view under the fingers' starting midpoint scales by end / start distance."""
+        mx, my = (start1[0] + start2[0]) / 2, (start1[1] + start2[1]) / 2
+        before = math.dist(start1, start2)
+        if before < 1:
+            return
+        shown = self.display()
+        if not shown.handlers or shown.handlers[-1][0] != "app":
+            return
+        package = shown.handlers[-1][1]
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None or not hasattr(proc.runtime, "pinch"):
+            return
+        target = None
+        for node in shown.screen.windows[-1].root.walk():
+            if node.key and node.contains(mx, my):
+                target = node
+        if target is not None:
+            self.run_app_code(package, proc.runtime.pinch, target.key, math.dist(end1, end2) / before)
+
+    def scroller_at(self, x: float, y: float, shown: DisplayedScreen | None = None) -> ViewNode | None:
+        """The innermost scrollable node of an app window under (x, y), as a touch there would reach it."""
+        shown = shown or self.display()
+        for window, (kind, _owner) in reversed(list(zip(shown.screen.windows, shown.handlers))):
+            found = None
+            for node in window.root.walk():
+                if node.scrollable and node.key and node.contains(x, y):
+                    found = node
+            if found is not None:
+                return found if kind == "app" else None
+            if window.modal:
+                return None
+        return None
+
+    def scroll_node(self, node: ViewNode, dy: float) -> int:
+        """Scroll a scrollable node of the top app by dy px (positive: towards the end); the px it moved."""
+        shown = self.display()
+        if not shown.handlers or shown.handlers[-1][0] != "app":
+            return 0
+        package = shown.handlers[-1][1]
+        proc = self.processes.get(package)
+        if proc is None or proc.runtime is None or not hasattr(proc.runtime, "scroll"):
+            return 0
+        return int(self.run_app_code(package, proc.runtime.scroll, node.key, dy) or 0)
 
     def key(self, key: str | int) -> bool:
         """A key press. Home and back act; keys with no effect on the simulated screens are accepted and ignored."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.android import SHELL_UID
 from emulator.sim.system.packages import short_component
 
@@ -34,6 +34,19 @@ def _intent(args: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
     return opts, flags, rest
 
 
+def _extras(args: list[str]) -> dict[str, str]:
+    """The --es/--ei/... key value pairs of an intent."""
+    extras: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        if args[i] in _PAIR_OPTS and i + 2 < len(args):
+            extras[args[i + 1]] = args[i + 2]
+            i += 3
+        else:
+            i += 2 if args[i] in _VALUE_OPTS else 1
+    return extras
+
+
 def _describe(opts: dict[str, str], component: str = "") -> str:
     parts = []
     if "-a" in opts:
@@ -56,7 +69,7 @@ def _split_component(component: str) -> tuple[str, str]:
     return package, activity
 
 
-def am_start(ctx: Context, args: list[str]) -> int:
+def am_start(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     opts, flags, rest = _intent(args)
     component = opts.get("-n", "")
@@ -76,7 +89,7 @@ def am_start(ctx: Context, args: list[str]) -> int:
                              action=opts.get("-a", "android.intent.action.MAIN" if not activity else ""),
                              category=opts.get("-c", ""), data=opts.get("-d", ""))
     if not launched:
-        ctx.err.write(f"Error type 3\nError: Activity class {{{component}}} does not exist.\n")
+        ctx.err.write(f"Error type 3\nError: Activity class {{{short}}} does not exist.\n")
         return 1
     if "-W" in flags:
         pkg, act, _ = system.resumed()
@@ -85,7 +98,7 @@ def am_start(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def am_stack_list(ctx: Context) -> None:
+def am_stack_list(ctx: ShellContext) -> None:
     system = ctx.system
     w, h = system.width, system.height
     for task in reversed(system.stack.tasks):
@@ -98,7 +111,7 @@ def am_stack_list(ctx: Context) -> None:
                       f"topActivity=ComponentInfo{{{task.package}/{activity}}}\n")
 
 
-def am(ctx: Context, args: list[str]) -> int:
+def am(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     sub = args[0] if args else ""
     rest = args[1:]
@@ -120,7 +133,16 @@ def am(ctx: Context, args: list[str]) -> int:
         return 0
     if sub == "broadcast":
         opts, _, _ = _intent(rest)
-        ctx.out.write(f"Broadcasting: {_describe(opts)}\nBroadcast completed: result=0\n")
+        extras = _extras(rest)
+        answer = system.ime_broadcast(opts.get("-a", ""), extras) if opts.get("-a", "").startswith("ADB_") else None
+        described = _describe(dict(opts, **{"-f": "0x400000"}))
+        if extras:
+            described = described[:-2] + " (has extras) }"
+        ctx.out.write(f"Broadcasting: {described}\n")
+        if answer is None:
+            ctx.out.write("Broadcast completed: result=0\n")
+        else:
+            ctx.out.write(f'Broadcast completed: result={answer[0]}, data="{answer[1]}"\n')
         return 0
     if sub in ("startservice", "start-service", "start-foreground-service"):
         opts, _, _ = _intent(rest)
@@ -139,7 +161,7 @@ def am(ctx: Context, args: list[str]) -> int:
     return 255
 
 
-def monkey(ctx: Context, args: list[str]) -> int:
+def monkey(ctx: ShellContext, args: list[str]) -> int:
     """Only the launch form: monkey -p <pkg> -c android.intent.category.LAUNCHER 1."""
     system = ctx.system
     for arg in args:
@@ -154,7 +176,7 @@ def monkey(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def cmd(ctx: Context, args: list[str]) -> int:
+def cmd(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.shell.commands.pm import appops, pm
 
     service, rest = (args[0], args[1:]) if args else ("", [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 from emulator.sim.system.logcat import DEVICE_TZ
 from emulator.sim.system.packages import short_component
 from emulator.sim.system.permissions import flags_to_string, group_of
@@ -20,23 +20,46 @@ def _record(package: str, activity: str, task_id: int) -> str:
     return f"ActivityRecord{{{_hash(f'{task_id}:{short}')} u0 {short} t{task_id}}}"
 
 
-def _uid_of(ctx: Context, package: str) -> int:
+def _uid_of(ctx: ShellContext, package: str) -> int:
     pkg = ctx.system.packages.find(package)
     return pkg.uid if pkg else 1000
 
 
-def _pid_of(ctx: Context, package: str) -> int:
+def _pid_of(ctx: ShellContext, package: str) -> int:
     from emulator.sim.shell.commands.ps import system_pid
 
     proc = ctx.system.processes.get(package)
     return proc.pid if proc else system_pid(ctx, package)
 
 
-def dump_window(ctx: Context, args: list[str]) -> int:
+def dump_window(ctx: ShellContext, args: list[str]) -> int:
+    """`dumpsys window [windows|displays]`. Android 10+ keeps the focus per display: mCurrentFocus is printed with
+    the display (`dumpsys window displays`, and plain `dumpsys window`), no longer by `dumpsys window windows`."""
     system = ctx.system
-    shown = system.display()
     package, activity, task = system.resumed()
     focus = system.focused_window()
+    focus_lines = (f"mCurrentFocus=Window{{{_hash(focus)} u0 {focus}}}\n"
+                   f"mFocusedApp={_record(package, activity, task.task_id)}\n")
+    per_display = int(system.properties.get("ro.build.version.sdk", "33")) >= 29
+    what = args[0] if args else ""
+    if what in ("windows", "w", ""):
+        _dump_windows(ctx, task)
+        ctx.out.write(f"  mStatusBar=Window{{{_hash('StatusBar')} u0 StatusBar}}\n")
+        if per_display:
+            ctx.out.write("  mTopFocusedDisplayId=0\n")
+        else:
+            ctx.out.write("".join(f"  {line}\n" for line in focus_lines.splitlines()))
+    if per_display and what in ("displays", "d", ""):
+        ctx.out.write(f"WINDOW MANAGER DISPLAY CONTENTS (dumpsys window displays)\n"
+                      f"  Display: mDisplayId=0 rootTasks={len(system.stack.tasks)}\n"
+                      f"    init={system.width}x{system.height} {system.density}dpi cur={system.width}x{system.height}"
+                      f" app={system.width}x{system.height}\n"
+                      + "".join(f"    {line}\n" for line in focus_lines.splitlines()))
+    return 0
+
+
+def _dump_windows(ctx: ShellContext, task) -> None:
+    shown = ctx.system.display()
     ctx.out.write("WINDOW MANAGER WINDOWS (dumpsys window windows)\n")
     for n, window in enumerate(reversed(shown.screen.windows)):
         title = window.title if window.package == "android" else (
@@ -48,14 +71,9 @@ def dump_window(ctx: Context, args: list[str]) -> int:
                       f"package={window.package} appop=NONE\n"
                       f"    mAttrs={{(0,0)(fillxfill) ty={'APPLICATION' if window.dim_behind else 'BASE_APPLICATION'}"
                       f" fmt=TRANSLUCENT}}\n    isOnScreen=true\n    isVisible=true\n")
-    ctx.out.write(f"  mStatusBar=Window{{{_hash('StatusBar')} u0 StatusBar}}\n"
-                  f"  mTopFocusedDisplayId=0\n"
-                  f"  mCurrentFocus=Window{{{_hash(focus)} u0 {focus}}}\n"
-                  f"  mFocusedApp={_record(package, activity, task.task_id)}\n")
-    return 0
 
 
-def dump_activities(ctx: Context) -> None:
+def dump_activities(ctx: ShellContext) -> None:
     system = ctx.system
     package, activity, top = system.resumed()
     ctx.out.write("ACTIVITY MANAGER ACTIVITIES (dumpsys activity activities)\n"
@@ -81,7 +99,7 @@ def dump_activities(ctx: Context) -> None:
                   f"  mLastPausedActivity: null\n")
 
 
-def dump_activity_top(ctx: Context) -> None:
+def dump_activity_top(ctx: ShellContext) -> None:
     system = ctx.system
     package, activity, task = system.resumed()
     short = short_component(package, activity)
@@ -90,7 +108,7 @@ def dump_activity_top(ctx: Context) -> None:
                   f"    Local Activity {_hash(short + 'L')} State:\n      mResumed=true mStopped=false mFinished=false\n")
 
 
-def dump_package(ctx: Context, package: str) -> int:
+def dump_package(ctx: ShellContext, package: str) -> int:
     system = ctx.system
     pkg = system.packages.find(package)
     if pkg is None:
@@ -142,7 +160,7 @@ def dump_package(ctx: Context, package: str) -> int:
     return 0
 
 
-def dump_display(ctx: Context) -> None:
+def dump_display(ctx: ShellContext) -> None:
     w, h, d = ctx.system.width, ctx.system.height, ctx.system.density
     ctx.out.write(
         "DISPLAY MANAGER (dumpsys display)\n"
@@ -154,7 +172,7 @@ def dump_display(ctx: Context) -> None:
         "state ON}\n")
 
 
-def dumpsys(ctx: Context, args: list[str]) -> int:
+def dumpsys(ctx: ShellContext, args: list[str]) -> int:
     service, rest = (args[0], args[1:]) if args else ("", [])
     if service == "window":
         return dump_window(ctx, rest)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 
-from emulator.sim.shell.interpreter import CommandSpec, Context, DevicePathError
+from emulator.sim.shell.interpreter import CommandSpec, DevicePathError, ShellContext
 
 
-def _virtual_file(ctx: Context, path: str) -> bytes | None:
+def _virtual_file(ctx: ShellContext, path: str) -> bytes | None:
     """Files the kernel makes up: /proc/uptime moves with the virtual clock."""
     if path == "/proc/uptime":
         with ctx.lock:
@@ -21,7 +21,7 @@ def _virtual_file(ctx: Context, path: str) -> bytes | None:
     return None
 
 
-def _read(ctx: Context, command: str, name: str) -> bytes | None:
+def _read(ctx: ShellContext, command: str, name: str) -> bytes | None:
     """A file's bytes (a virtual /proc file or one in the device's storage), or None after the error line toybox
     prints for it."""
     data = _virtual_file(ctx, name)
@@ -36,7 +36,7 @@ def _read(ctx: Context, command: str, name: str) -> bytes | None:
     return None
 
 
-def cat(ctx: Context, args: list[str]) -> int:
+def cat(ctx: ShellContext, args: list[str]) -> int:
     files = [a for a in args if not a.startswith("-") or a == "-"]
     if not files:
         for chunk in ctx.stdin.chunks():
@@ -52,7 +52,7 @@ def cat(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def ls(ctx: Context, args: list[str]) -> int:
+def ls(ctx: ShellContext, args: list[str]) -> int:
     flags = "".join(a[1:] for a in args if a.startswith("-"))
     paths = [a for a in args if not a.startswith("-")] or ["."]
     status = 0
@@ -80,7 +80,7 @@ def ls(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def rm(ctx: Context, args: list[str]) -> int:
+def rm(ctx: ShellContext, args: list[str]) -> int:
     flags = "".join(a[1:] for a in args if a.startswith("-"))
     status = 0
     for name in (a for a in args if not a.startswith("-")):
@@ -104,7 +104,7 @@ def rm(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def mkdir(ctx: Context, args: list[str]) -> int:
+def mkdir(ctx: ShellContext, args: list[str]) -> int:
     parents = "-p" in args
     status = 0
     for name in (a for a in args if not a.startswith("-")):
@@ -120,7 +120,7 @@ def mkdir(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def chmod(ctx: Context, args: list[str]) -> int:
+def chmod(ctx: ShellContext, args: list[str]) -> int:
     operands = [a for a in args if not a.startswith("-")]
     if len(operands) < 2:
         ctx.err.write("chmod: Needs 2 arguments\n")
@@ -136,7 +136,7 @@ def chmod(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def touch(ctx: Context, args: list[str]) -> int:
+def touch(ctx: ShellContext, args: list[str]) -> int:
     for name in (a for a in args if not a.startswith("-")):
         try:
             host = ctx.resolve(name)
@@ -148,7 +148,7 @@ def touch(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def md5sum(ctx: Context, args: list[str]) -> int:
+def md5sum(ctx: ShellContext, args: list[str]) -> int:
     files = [a for a in args if not a.startswith("-")]
     if not files:
         ctx.out.write(f"{hashlib.md5(ctx.stdin.read()).hexdigest()}  -\n")
@@ -163,7 +163,7 @@ def md5sum(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def toybox(ctx: Context, args: list[str]) -> int:
+def toybox(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.shell.commands import registry
 
     if not args:
@@ -180,7 +180,13 @@ def toybox(ctx: Context, args: list[str]) -> int:
     return spec.fn(ctx, args[1:])
 
 
+def pwd(ctx: ShellContext, args: list[str]) -> int:
+    ctx.out.write(ctx.env.get("PWD", "/") + "\n")
+    return 0
+
+
 COMMANDS = {
+    "pwd": CommandSpec(pwd, locked=False),
     "cat": CommandSpec(cat, locked=False),
     "ls": CommandSpec(ls, locked=False),
     "rm": CommandSpec(rm, locked=False),

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 
 USAGE = "Usage: input [<source>] [-d DISPLAY_ID] <command> [<arg>...]\n"
 _SOURCES = {"touchscreen", "touchpad", "keyboard", "mouse", "dpad", "gamepad", "stylus", "trackball", "joystick"}
 
 
-def _numbers(ctx: Context, args: list[str], count: int) -> list[float] | None:
+def _numbers(ctx: ShellContext, args: list[str], count: int) -> list[float] | None:
     try:
         return [float(a) for a in args[:count]] if len(args) >= count else None
     except ValueError:
         return None
 
 
-def input_(ctx: Context, args: list[str]) -> int:
+def input_(ctx: ShellContext, args: list[str]) -> int:
     args = list(args)
     if args and args[0] in _SOURCES:
         args.pop(0)

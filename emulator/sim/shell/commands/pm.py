@@ -6,23 +6,44 @@ import zipfile
 from io import BytesIO
 
 from emulator.sim.apk_files import remove_apk, store_apk
-from emulator.sim.shell.interpreter import CommandSpec, Context, DevicePathError
+from emulator.sim.shell.interpreter import CommandSpec, DevicePathError, ShellContext
 from emulator.sim.system.packages import PackageError
 from emulator.sim.system.permissions import CLI_FLAG_NAMES, group_of
 
 APP_MANIFEST = "naysayer-app.yaml"
 
 
+REAL_MANIFEST = "AndroidManifest.xml"
+MAX_MANIFEST = 4 << 20
+
+
+def _native_apk(archive: zipfile.ZipFile, name: str):
+    """A real APK: its package comes from the binary manifest; its code cannot run here (a stub app)."""
+    from crawler.apk.errors import BadApk
+    from crawler.apk.manifest import axml_package
+    from emulator.zoo.loader import native_stub_app
+
+    info = archive.getinfo(REAL_MANIFEST)
+    if info.file_size > MAX_MANIFEST:
+        raise ApkError(f"INSTALL_PARSE_FAILED_MANIFEST_MALFORMED: Failed to parse {name}: manifest too large")
+    try:
+        package = axml_package(archive.read(info), name)
+        return native_stub_app(package)
+    except (BadApk, ValueError, zipfile.BadZipFile) as exc:
+        raise ApkError(f"INSTALL_PARSE_FAILED_MANIFEST_MALFORMED: Failed to parse {name}: "
+                       f"{' '.join(str(exc).split())[:200]}") from exc
+
+
 class ApkError(ValueError):
     """The file given to `pm install` is not a simulated APK."""
 
 
-def _exception(ctx: Context, verb: str, message: str) -> int:
+def _exception(ctx: ShellContext, verb: str, message: str) -> int:
     ctx.err.write(f"Exception occurred while executing '{verb}':\n{message}\n")
     return 255
 
 
-def _list(ctx: Context, args: list[str]) -> int:
+def _list(ctx: ShellContext, args: list[str]) -> int:
     if not args or args[0] != "packages":
         ctx.err.write("Error: unknown list type\n" if args else "Error: didn't specify type of data to list\n")
         return 1
@@ -44,8 +65,11 @@ def load_apk(data: bytes, name: str):
     if not zipfile.is_zipfile(BytesIO(data)):
         raise ApkError(f"INSTALL_PARSE_FAILED_NOT_APK: Failed to parse {name}: not a zip archive")
     with zipfile.ZipFile(BytesIO(data)) as archive:
-        if APP_MANIFEST not in archive.namelist():
-            raise ApkError(f"INSTALL_PARSE_FAILED_BAD_MANIFEST: Failed to parse {name}: no {APP_MANIFEST}")
+        names = archive.namelist()
+        if APP_MANIFEST not in names:
+            if REAL_MANIFEST in names:
+                return _native_apk(archive, name)
+            raise ApkError(f"INSTALL_PARSE_FAILED_BAD_MANIFEST: Failed to parse {name}: no AndroidManifest.xml")
     from emulator.zoo import load_app_bytes  # the zoo helper's loader, imported when first needed
 
     try:
@@ -55,7 +79,7 @@ def load_apk(data: bytes, name: str):
                        f"{' '.join(str(exc).split())[:200]}") from exc
 
 
-def _install(ctx: Context, args: list[str]) -> int:
+def _install(ctx: ShellContext, args: list[str]) -> int:
     files = [a for a in args if not a.startswith("-") and not a.isdigit()]
     if not files:
         ctx.err.write("Error: must either specify a package size or an APK file\n")
@@ -91,7 +115,7 @@ def _flags(names: list[str]) -> int | None:
     return bits
 
 
-def pm(ctx: Context, args: list[str]) -> int:
+def pm(ctx: ShellContext, args: list[str]) -> int:
     system = ctx.system
     args = [a for k, a in enumerate(args) if not (a == "--user" or (k and args[k - 1] == "--user"))]
     sub, rest = (args[0], args[1:]) if args else ("", [])
@@ -175,7 +199,7 @@ def _op_name(permission: str) -> str:
     return permission.rsplit(".", 1)[-1].removeprefix("ACCESS_")
 
 
-def appops(ctx: Context, args: list[str]) -> int:
+def appops(ctx: ShellContext, args: list[str]) -> int:
     if len(args) < 2 or args[0] != "get":
         ctx.err.write("usage: appops get <PACKAGE> [OP]\n")
         return 1

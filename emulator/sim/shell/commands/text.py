@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
-from emulator.sim.shell.interpreter import CommandSpec, Context
+from emulator.sim.shell.interpreter import CommandSpec, ShellContext
 
 _ID = ("uid=2000(shell) gid=2000(shell) groups=2000(shell),1004(input),1007(log),1011(adb),1015(sdcard_rw),"
        "1028(sdcard_r),3001(net_bt_admin),3002(net_bt),3003(inet),3006(net_bw_stats),3009(readproc),3011(uhid) "
@@ -14,7 +14,7 @@ _UNAME = {"-s": "Linux", "-n": "localhost", "-r": "5.10.157-android13-4-00001-g5
           "-v": "#1 SMP PREEMPT Fri Jan 13 19:57:59 UTC 2023", "-m": "aarch64"}
 
 
-def echo(ctx: Context, args: list[str]) -> int:
+def echo(ctx: ShellContext, args: list[str]) -> int:
     newline, escapes = True, False
     while args and args[0] in ("-n", "-e", "-ne", "-en", "-E"):
         flag = args.pop(0)
@@ -27,11 +27,11 @@ def echo(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def true(ctx: Context, args: list[str]) -> int:
+def true(ctx: ShellContext, args: list[str]) -> int:
     return 0
 
 
-def false(ctx: Context, args: list[str]) -> int:
+def false(ctx: ShellContext, args: list[str]) -> int:
     return 1
 
 
@@ -78,7 +78,7 @@ def _options(args: list[str], known: str) -> tuple[set[str], list[str], dict[str
     return flags, operands, values
 
 
-def grep(ctx: Context, args: list[str]) -> int:
+def grep(ctx: ShellContext, args: list[str]) -> int:
     flags, operands, values = _options(args, "EFivcqwoe:A:B:C:")
     patterns = [values["e"]] if "e" in values else operands[:1]
     files = operands if "e" in values else operands[1:]
@@ -151,7 +151,7 @@ def _count_arg(args: list[str], default: int = 10) -> tuple[int, list[str]]:
     return n, rest
 
 
-def _lines_of(ctx: Context, files: list[str]):
+def _lines_of(ctx: ShellContext, files: list[str]):
     if not files:
         yield from ctx.stdin.lines()
         return
@@ -159,7 +159,7 @@ def _lines_of(ctx: Context, files: list[str]):
         yield from ctx.resolve(name).read_bytes().splitlines(keepends=True)
 
 
-def head(ctx: Context, args: list[str]) -> int:
+def head(ctx: ShellContext, args: list[str]) -> int:
     try:
         n, files = _count_arg(args)
         for k, line in enumerate(_lines_of(ctx, files)):
@@ -172,7 +172,7 @@ def head(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def tail(ctx: Context, args: list[str]) -> int:
+def tail(ctx: ShellContext, args: list[str]) -> int:
     try:
         n, files = _count_arg(args)
         lines = list(_lines_of(ctx, files))
@@ -184,7 +184,7 @@ def tail(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def wc(ctx: Context, args: list[str]) -> int:
+def wc(ctx: ShellContext, args: list[str]) -> int:
     flags = {a for a in args if a.startswith("-")}
     data = b"".join(_lines_of(ctx, [a for a in args if not a.startswith("-")]))
     counts = {"-l": data.count(b"\n"), "-w": len(data.split()), "-c": len(data)}
@@ -193,7 +193,7 @@ def wc(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def which(ctx: Context, args: list[str]) -> int:
+def which(ctx: ShellContext, args: list[str]) -> int:
     from emulator.sim.shell.commands import registry
 
     status = 0
@@ -205,17 +205,17 @@ def which(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def id_(ctx: Context, args: list[str]) -> int:
+def id_(ctx: ShellContext, args: list[str]) -> int:
     ctx.out.write(("2000" if "-u" in args else _ID) + "\n")
     return 0
 
 
-def whoami(ctx: Context, args: list[str]) -> int:
+def whoami(ctx: ShellContext, args: list[str]) -> int:
     ctx.out.write("shell\n")
     return 0
 
 
-def uname(ctx: Context, args: list[str]) -> int:
+def uname(ctx: ShellContext, args: list[str]) -> int:
     if "-a" in args:
         parts = [_UNAME[k] for k in ("-s", "-n", "-r", "-v", "-m")] + ["Toybox"]
     else:
