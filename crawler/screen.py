@@ -153,6 +153,7 @@ class Hierarchy:
     widgets: list[Widget]  # every node, in document order
     rotation: int = 0
     screen: Bounds = DEFAULT_SCREEN
+    activity: str = ""  # the resumed activity when the dump was taken (set by whoever knows it; not in the dump)
 
     @classmethod
     def empty(cls, screen: Bounds = DEFAULT_SCREEN) -> Hierarchy:

@@ -22,8 +22,10 @@ from crawler.apk import ApkFacts, read_apk_facts
 from crawler.apk.installed import installed_apk_facts
 from crawler.crawl import CrawlOptions
 from crawler.device import AndroidDevice, DeviceError, DeviceLost, Snapshot
+from crawler.hittest import describe_hit
 from crawler.perceive import perceive
-from crawler.perceive.scene import Scene
+from crawler.perceive.ads import outside_point, structural_close
+from crawler.perceive.scene import Control, Scene
 from crawler.perceive.vision import BadImage, decode, is_blank
 from crawler.screen import BadHierarchy, parse_hierarchy
 from crawler.state import state_key
@@ -36,6 +38,10 @@ from strategies.widgets import widgets_of
 log = logging.getLogger(__name__)
 
 REFUSAL_ROLES = ("deny", "deny_dont_ask", "refuse")
+STUCK_AFTER = 8  # actions that left the screen as it was
+ESCALATIONS = ("close", "outside", "back", "relaunch")
+ESCAPE_ROLES = ("close", "skip", "not_now", "refuse", "deny", "deny_dont_ask", "browse")
+STUCK_WATCH_S = 5.0  # device seconds per look at a screen every escalation failed on
 SETTINGS_PACKAGE = "com.android.settings"
 
 
@@ -50,6 +56,7 @@ class Observation:
     state: str
     in_app: bool  # the app, or a dialog shown for it, is in front
     widgets: list = field(default_factory=list)
+    hierarchy: Any = None  # the parsed dump perception read (where a tap lands is decided on it)
 
 
 class CrawlEnded(Exception):
@@ -81,6 +88,8 @@ class Session:
         self.warned_pixels = False  # an unusable screenshot was reported (recorded in every observation's scene)
         self.failure: str | None = None  # a crash or ANR of the app seen in logcat, until its dialog is answered
         self.blank_by_digest: dict[bytes, bool] = {}
+        self.escalations: dict[str, int] = {}  # state -> escalation steps taken on it when stuck
+        self.exhausted: set[str] = set()  # states every escalation failed on: only watched
 
     # -- recording --------------------------------------------------------------------------------------------
     def _record(self, kind: StepKind, t: float, data: dict) -> int:
@@ -135,7 +144,8 @@ class Session:
             self.warned_blank = True
             log.warning("%s: the screenshot is black (a secure window?): reading the screen from its hierarchy only",
                         self.device.serial)
-        scene = perceive(hierarchy, None if blank else png, self.ocr)
+        scene = perceive(hierarchy, None if blank else png, self.ocr,
+                         activity=snap.foreground.activity if snap.foreground else "")
         if png is None and not scene.pixel_error:  # the device sent something that is not a PNG (or nothing)
             scene.pixel_error = "screenshot: the device returned no PNG image (empty, or not an image)"
         if scene.pixel_error and not self.warned_pixels:
@@ -159,7 +169,7 @@ class Session:
         self._note_death(snap)
         self._drain_events()
         if not changed and not record_unchanged and self.last is not None:
-            self.last.t, self.last.pid = snap.t, snap.pid
+            self.last.t, self.last.pid, self.last.hierarchy = snap.t, snap.pid, hierarchy
             return self.last
         png_sha = self.store.put_blob(png) if png else None
         xml_sha = self.store.put_blob(snap.xml.encode("utf-8"))
@@ -169,7 +179,7 @@ class Session:
             "app_in_front": in_app, "screen_blank": blank,
         })
         self.last = Observation(seq, snap.t, fg_package, snap.foreground.activity if snap.foreground else "",
-                                snap.pid, scene, state, in_app, widgets)
+                                snap.pid, scene, state, in_app, widgets, hierarchy)
         if fg_package == self.package and widgets and not self.history.root_state:
             self.history.root_state = state
         return self.last
@@ -228,6 +238,10 @@ class Session:
         if decision.control is not None:
             c = decision.control
             data["target"] = {"bounds": list(c.bounds), "text": c.text[:200], "resource_id": c.resource_id[:200]}
+            if decision.type in (ActionType.TAP, ActionType.LONG_TAP, ActionType.TEXT) and obs.hierarchy is not None:
+                # What a tap at that point reaches on the screen as it was read: a window or an overlay above the
+                # target takes the tap, and the trace says so.
+                data["hit"] = describe_hit(obs.hierarchy, *c.center)
         if decision.type == ActionType.WAIT:
             data["seconds"] = decision.seconds
         if decision.type == ActionType.TEXT:
@@ -260,6 +274,11 @@ class Session:
         self.device.swipe(w // 2, h // 2, w // 2, h // 2 + dy * h // 4, 0.2)
 
     def _relaunch(self, decision: Decision) -> None:
+        if decision.reason.startswith("stuck") and self.device.pid(self.package) is not None:
+            # A cold relaunch out of a screen nothing else left: the app is stopped first, and the trace says so.
+            self._action(self.device.now(), {"type": ActionType.FORCE_STOP, "reason": decision.reason,
+                                             "user_like": False, "by": ActedBy.SESSION})
+            self.device.force_stop(self.package)
         self.launch(cold=self.device.pid(self.package) is None, reason=decision.reason)
 
     # How each decided action is done on the device (stop ends the crawl before this; the session's own launch,
@@ -312,11 +331,59 @@ class Session:
         return True
 
     def stuck(self, obs: Observation, repeats: int) -> Decision | None:
-        if repeats < 8:
+        """The same screen after STUCK_AFTER actions (a modal the strategy cannot read, a page that ignores us):
+        escalate, one step per further repeat, each recorded: its close control, a tap outside it, back, then a cold
+        relaunch. A screen that survives them all is only watched from then on (the app may still do things by
+        itself: pop-ups, prompts), instead of being pressed back until the step limit."""
+        if obs.state in self.exhausted:
+            return Decision(ActionType.WAIT, seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
+        if repeats < STUCK_AFTER:
             return None
-        self._record(StepKind.RECOVERY, obs.t,
-                     {"type": RecoveryType.STUCK, "detail": f"same screen after {repeats} actions"})
-        return Decision(ActionType.BACK, reason="stuck: same screen after many actions", user_like=True)
+        level = self.escalations.get(obs.state, 0)
+        while level < len(ESCALATIONS):
+            name = ESCALATIONS[level]
+            level += 1
+            self.escalations[obs.state] = level
+            decision = self._escalation(name, obs)
+            if decision is None:
+                continue
+            self._record(StepKind.RECOVERY, obs.t, {
+                "type": RecoveryType.STUCK, "escalation": name,
+                "detail": f"same screen after {repeats} actions: {decision.reason}"[:300]})
+            return decision
+        self.exhausted.add(obs.state)
+        self._record(StepKind.RECOVERY, obs.t, {
+            "type": RecoveryType.STUCK, "escalation": "watch",
+            "detail": f"same screen after {repeats} actions and every escalation: watching it from now on"})
+        return Decision(ActionType.WAIT, seconds=STUCK_WATCH_S, reason="stuck: every escalation tried here; watch")
+
+    @staticmethod
+    def _unnamed_modal(obs: Observation) -> bool:
+        if obs.scene.kind != SceneKind.APP or obs.hierarchy is None or not obs.hierarchy.windows:
+            return False
+        return outside_point(obs.hierarchy, None) is not None
+
+    def _escalation(self, name: str, obs: Observation) -> Decision | None:
+        scene = obs.scene
+        if name == "close":
+            role = next((r for r in ESCAPE_ROLES if r in scene.actions), None)
+            if role is not None:
+                return Decision(ActionType.TAP, role=role, control=scene.actions[role],
+                                reason=f"stuck: tap its {role} control")
+            control = structural_close(obs.hierarchy) if obs.hierarchy is not None else None
+            if control is not None:
+                return Decision(ActionType.TAP, control=control, reason="stuck: tap a close control found by its shape")
+            return None
+        if name == "outside":
+            point = outside_point(obs.hierarchy, scene.dialog_bounds) if obs.hierarchy is not None else None
+            if point is None:
+                return None
+            x, y = point
+            return Decision(ActionType.TAP, control=Control((x - 1, y - 1, x + 1, y + 1)),
+                            reason="stuck: tap outside the dialog")
+        if name == "back":
+            return Decision(ActionType.BACK, reason="stuck: same screen after many actions", user_like=True)
+        return Decision(ActionType.RELAUNCH, reason="stuck: cold relaunch", user_like=False)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -346,7 +413,9 @@ class Session:
         repeats, last_action, before = 0, None, None
         while True:
             obs = self.observe()
-            acted = last_action is not None and last_action["type"] != ActionType.WAIT
+            # Waiting in front of an app dialog nobody named (the strategy tried its buttons and now dwells) is being
+            # stuck too; waiting on a page (for timers, self-starts) or on a countdown ad is not.
+            acted = last_action is not None and (last_action["type"] != ActionType.WAIT or self._unnamed_modal(obs))
             repeats = repeats + 1 if acted and obs.state == before else 0
             if obs.t - self.t0 >= self.options.budget:
                 raise CrawlEnded(EndReason.BUDGET, f"{self.options.budget:.0f} s of device time used")

@@ -16,9 +16,10 @@ kind            data fields
 run_start       device {serial, state, model, manufacturer, android, sdk, rom, locale, fingerprint}, app {package, version_name,
                 version_code, version_name_truncated (true only when the app's name was longer than 100 characters
                 and was cut), apk_sha256, label, signers [{scheme, subject, issuer, sha256, not_before, not_after}],
-                apk_problem, apk_source} (apk_source: "given" = the --apk the crawl installed, "installed" = pulled from
-                the device, where the app already was; label and signers: read from that APK; apk_sha256 "" and
-                apk_problem when it could not be read), tool {name, version}, strategy, seed,
+                apk_problem, apk_source, sdks} (apk_source: "given" = the --apk the crawl installed, "installed" = pulled
+                from the device, where the app already was; label and signers: read from that APK; sdks: ids of the
+                ad SDKs (crawler/lexicon/ad_sdks.yaml) its classes*.dex name, absent when no APK was read; apk_sha256
+                "" and apk_problem when it could not be read), tool {name, version}, strategy, seed,
                 settings {...}, reproduces {run, path, finding, kind, attempt, of} (a reproduction run only)
 observation     package (in front), activity, pid (the app's, int|None), state (state key), scene
                 (Scene.to_json()), xml (blob sha256), png (blob sha256 | None), app_in_front (the app, or a system
@@ -26,7 +27,9 @@ observation     package (in front), activity, pid (the app's, int|None), state (
 action          type (tap|long_tap|back|home|swipe|text|wait|launch|clear_data|kill_background), by (strategy |
                 session), role (the Scene action role acted on, e.g. "deny"; "" for exploration), scene (kind acted
                 on), state, permission (group, on permission dialogs and nags), target {bounds, text, resource_id}
-                (taps), widget (identity, exploration taps), reason, user_like (would a user do this? False for our
+                (taps: what the strategy chose), hit {point, window, window_package, bounds, text, resource_id,
+                class, package} (taps: the node a tap at that point reaches on the screen read, crawler/hittest.py;
+                no bounds when the window there has nothing clickable), widget (identity, exploration taps), reason, user_like (would a user do this? False for our
                 own clear_data / kill_background), cold (launch only), seconds (wait), text (text), direction (swipe)
 event           type (proc_start|proc_died|kill|crash|anr|activity_start|permission_request|app_died), package, pid,
                 uid, reason (proc_start type: activity|broadcast|service|...), component, caller_uid, raw (the
@@ -34,7 +37,8 @@ event           type (proc_start|proc_died|kill|crash|anr|activity_start|permiss
                 GrantPermissionsActivity (logged even when the system denies silently because of USER_FIXED);
                 app_died = the crawler saw the app's pid vanish (source poll)
 permissions     package, permissions {android.permission.X: {granted: bool, flags: [USER_SET, ...]}}
-recovery        type (left_app|died|crashed|anr|stuck|bad_hierarchy), detail
+recovery        type (left_app|died|crashed|anr|stuck|bad_hierarchy), detail, escalation (stuck only:
+                close|outside|back|relaunch|give_up, the step taken on a screen that stays the same)
 run_end         reason (done|budget|steps|interrupted|device_lost|error), detail, steps, seconds
 """
 

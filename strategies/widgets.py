@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from crawler.hittest import reaches
 from crawler.perceive.scene import Control
 from strategies.base import Widget
 
@@ -26,7 +27,9 @@ def identity_of(resource_id: str, cls: str, label: str) -> str:
 
 
 def widgets_of(hierarchy, package: str) -> list[Widget]:
-    """The app's clickable targets in reading order, each with a stable identity (id, class, label, ordinal)."""
+    """The app's clickable targets in reading order, each with a stable identity (id, class, label, ordinal).
+    Only targets a tap at their centre reaches are offered: one covered by a higher window (an ad's window over the
+    page) or by an overlay drawn after it is left out, keeping its ordinal so that identities stay stable."""
     seen: Counter = Counter()
     widgets = []
     targets = sorted(hierarchy.clickable_targets(), key=lambda w: (w.bounds[1], w.bounds[0]))
@@ -41,6 +44,8 @@ def widgets_of(hierarchy, package: str) -> list[Widget]:
         base = identity_of(w.resource_id, w.cls, "" if editable else label)
         seen[base] += 1
         identity = f"{base}#{seen[base]}"
+        if not reaches(hierarchy, w):
+            continue
         control = Control(bounds=tuple(w.bounds), text=label[:200], resource_id=w.resource_id, enabled=w.enabled)
         widgets.append(Widget(identity=identity, control=control, cls=w.cls, long_clickable=w.long_clickable,
                               editable=editable))

@@ -1,5 +1,5 @@
 """The facts a run records about the app's APK (the one it installed, or the one installed already): its sha256,
-the label, and who signed it."""
+the label, who signed it, and which third-party ad SDKs it embeds (from its dex class names)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.apk.dex import apk_dex_packages, embedded_sdks
 from crawler.apk.errors import BadApk
 from crawler.apk.manifest import apk_label
 from crawler.apk.signers import Signer, apk_signers
@@ -21,6 +22,7 @@ class ApkFacts:
     signers: tuple[Signer, ...] = ()
     problem: str = ""  # why the label or the signers could not be read (the install may still have worked)
     source: str = ""  # "given" (--apk, installed by the crawl) | "installed" (pulled from the device) | "" (none)
+    sdks: tuple[str, ...] | None = None  # ad SDK ids (crawler/lexicon/ad_sdks.yaml) found in its dex; None: not read
 
     def to_json(self) -> dict[str, Any]:
         """The fields of the trace's run_start `app`."""
@@ -30,6 +32,8 @@ class ApkFacts:
             data["apk_problem"] = self.problem
         if self.source:
             data["apk_source"] = self.source
+        if self.sdks is not None:
+            data["sdks"] = list(self.sdks)
         return data
 
 
@@ -53,4 +57,12 @@ def read_apk_facts(path: str | Path, source: str = "given") -> ApkFacts:
         signers = tuple(apk_signers(path))
     except BadApk as exc:
         problems.append(str(exc))
-    return ApkFacts(sha, export_text(label, 120).strip(), signers, export_text("; ".join(problems), 300), source)
+    sdks: tuple[str, ...] | None = None
+    try:
+        dex = apk_dex_packages(path)
+        sdks = embedded_sdks(dex.packages)
+        if dex.problem:
+            problems.append(f"dex: {dex.problem}")
+    except BadApk as exc:
+        problems.append(str(exc))
+    return ApkFacts(sha, export_text(label, 120).strip(), signers, export_text("; ".join(problems), 300), source, sdks)

@@ -26,13 +26,20 @@ def _caused_by_crawler(tl: Timeline, act: Act | None, t: float) -> bool:
     return is_feature(act) and t - act.t <= tl.user_trigger_window_s and tl.vocab.asks_to_leave(act.target_text)
 
 
-def _trigger(act: Act | None) -> str:
+TIMER_S = 2.0  # a launch this long after our last action, with the app's screen settled in between, came by itself
+
+
+def _trigger(tl: Timeline, act: Act | None, seq: int, t: float) -> str:
+    """What set the launch off, from what happened: our last action, or time passing after it (a timer)."""
     if act is None:
         return "no action"
     if act.type in (ActionType.LAUNCH, ActionType.RELAUNCH):
         return "at " + ("cold " if act.cold else "") + "launch"
     if act.type == ActionType.WAIT:
         return "while idle"
+    settled = [o for o in tl.obs_between(act.seq, seq) if not tl.is_away(o)]
+    if t - act.t >= TIMER_S and settled:
+        return f"by itself, {t - act.t:.0f} s after the last action ({act.describe()})"
     return "after " + act.describe()
 
 
@@ -63,7 +70,9 @@ def associated_launch(ctx: DetectorContext) -> list[Finding]:
         sources = Counter(source for _, source, _ in seen)
         first_seq, _, act = seen[0]
         confidence = 0.95 if len(sources) == 2 else 0.85 if "logcat" in sources else 0.8
-        metrics = {"target_package": target, "trigger": _trigger(act), "count": max(sources.values()),
+        trigger_t = next(st.t for st in tl.steps if st.seq == first_seq)
+        metrics = {"target_package": target, "trigger": _trigger(tl, act, first_seq, trigger_t),
+                   "count": max(sources.values()),
                    "evidence": sorted(sources)}
         steps = ([act.seq] if act else []) + [seq for seq, _, _ in seen[:EVIDENCE_LIMIT]]
         findings.append(ctx.finding(kind, first_seq, steps, metrics, confidence))

@@ -20,6 +20,7 @@ TEXT_LIMIT = 60
 EVIDENCE_LIMIT = 40
 
 
+UNLABELLED_HOLD_S = 2.0  # an unlabelled wait for the close control counts from this long
 SHORT_LINE = 6  # characters: a close label or a countdown, not what the ad says
 
 
@@ -139,8 +140,10 @@ def _gated(episode: AdEpisode) -> list[Obs]:
     for i, obs in enumerate(episode.shown):
         controls = _controls(obs)
         if not controls:
-            # Only a countdown where the control will be, and the control comes later: held by the countdown.
-            if (obs.countdown or 0) > 0 and any(_controls(o) for o in episode.shown[i + 1:]):
+            # Only a countdown where the control will be, or no control at all (an X that shows up seconds later
+            # with no label), and the control comes later in the same pop-up: held until then.
+            held = (obs.countdown or 0) > 0 or obs.kind == "ad_popup"
+            if held and any(_controls(o) for o in episode.shown[i + 1:]):
                 gated.append(obs)
             continue
         disabled = all(c.get("enabled", True) is False for c in controls)
@@ -162,6 +165,8 @@ def close_countdown(ctx: DetectorContext) -> list[Finding]:
         closable_t = usable.t if usable else (episode.effective.t if episode.effective else episode.end_t)
         shown = [o.countdown for o in gated if o.countdown]
         countdown = float(max(shown)) if shown else round(closable_t - start, 1)
+        if not shown and all(_controls(o) == [] for o in gated) and countdown < UNLABELLED_HOLD_S:
+            continue  # a close drawn a moment after the pop-up (layout, an image loading) is no countdown
         if countdown > ctx.threshold(kind, "max_countdown_s"):
             found.append((episode, {"countdown_s": countdown, "seconds_until_closable": round(closable_t - start, 1),
                                     "taps_without_effect": len(episode.failed_taps), "ad_kind": episode.kind}))

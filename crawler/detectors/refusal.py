@@ -17,7 +17,11 @@ EVIDENCE_LIMIT = 60
 
 
 def _lines(obs: Obs) -> list[str]:
-    return [" ".join(line.split())[:LINE_LIMIT] for line in obs.text[:LINES]]
+    """What the dialog says: the lines perception read inside the dialog's bounds (traces recorded before it knew
+    them: the first lines of the screen)."""
+    inside = obs.scene.get("dialog_text") if isinstance(obs.scene, dict) else None
+    lines = inside if isinstance(inside, list) and inside else obs.text
+    return [" ".join(str(line).split())[:LINE_LIMIT] for line in lines[:LINES]]
 
 
 def _options(obs: Obs) -> list[str]:

@@ -38,12 +38,18 @@ def classify(ctx: ScreenContext) -> Scene:
     else:
         scene = Scene(kind="app", package=ctx.top_package, confidence=1.0)
     scene.text = ctx.lines()
+    if scene.dialog_bounds is not None and scene.kind != "app":
+        scene.dialog_text = ctx.lines_within(scene.dialog_bounds)
     if not scene.package:
         scene.package = ctx.top_package
     return scene
 
 
-def perceive(hierarchy: Hierarchy, png: bytes | None = None, ocr: Any = None) -> Scene:
-    """What is on screen. Resource-ids and packages first, texts second; pixels (OCR lines, vision shapes) where the
-    hierarchy is blind (needs both `png` and an `ocr` reader, see crawler.perceive.pixels)."""
+def perceive(hierarchy: Hierarchy, png: bytes | None = None, ocr: Any = None, activity: str = "") -> Scene:
+    """What is on screen. Structure first (windows, the activity in front, resource-ids and packages), texts second;
+    pixels (OCR lines, vision shapes) where the hierarchy is blind (needs both `png` and an `ocr` reader, see
+    crawler.perceive.pixels). `activity`: the resumed activity's class name, when known (an ad SDK's activity in
+    front is an ad whatever it says)."""
+    if activity:
+        hierarchy.activity = activity[:300]
     return perceive_with_pixels(hierarchy, png, ocr, classify)

@@ -39,6 +39,13 @@ def detect(ctx: ScreenContext) -> Scene | None:
     if not (titled or modal or "refuse" in actions or "browse" in actions):
         return None
     parts: list[Widget] = [cue, *actions.values()]
+    if "refuse" not in actions and "browse" not in actions:
+        from crawler.perceive.ads import textless_close  # ads reads the same lexicons; imported late to keep it light
+
+        closer = textless_close(ctx, parts)
+        if closer is not None and closer not in parts:
+            actions["refuse"] = closer  # an icon-only X: declining by closing
+            parts.append(closer)
     bounds = dialog_bounds(ctx, parts)
     boxes = [checkbox(ctx, w) for w in (window.widgets() if window is not None else ctx.widgets())
              if w.checkable and w.area > 0]

@@ -21,8 +21,13 @@ def is_chrome(window: Window, screen: Bounds) -> bool:
     if any(h in pkg for h in INPUT_METHOD_HINTS):
         return True
     if pkg == "com.android.systemui":
-        height = window.bounds[3] - window.bounds[1]
-        return height < (screen[3] - screen[1]) * 0.2
+        # The status and navigation bars span the width at the top or bottom edge; a small systemui window floating
+        # in the middle of a tall screen is a prompt, not chrome.
+        x1, y1, x2, y2 = window.bounds
+        height, width = y2 - y1, x2 - x1
+        at_edge = y1 <= screen[1] + 4 or y2 >= screen[3] - 4
+        full_width = width >= (screen[2] - screen[0]) * 0.9
+        return height < (screen[3] - screen[1]) * 0.2 and at_edge and full_width
     return False
 
 
@@ -133,6 +138,28 @@ class ScreenContext:
             if line and (not out or out[-1] != line):
                 out.append(line)
             if len(out) >= MAX_LINES:
+                break
+        return out
+
+    def in_status_bar(self, w: Widget) -> bool:
+        """Its centre is in the status-bar band at the top of the screen (a clock or battery digit read from pixels is
+        never a countdown)."""
+        band = self.screen[1] + (self.screen[3] - self.screen[1]) * 0.035
+        return (w.bounds[1] + w.bounds[3]) / 2 <= band
+
+    def lines_within(self, bounds: Bounds, limit: int = 40) -> list[str]:
+        """The visible lines whose centre lies inside `bounds` (a dialog's own text, not the page under it)."""
+        out: list[str] = []
+        for w in self.widgets():
+            if not w.label or not self.visible(w):
+                continue
+            cx, cy = (w.bounds[0] + w.bounds[2]) / 2, (w.bounds[1] + w.bounds[3]) / 2
+            if not (bounds[0] <= cx <= bounds[2] and bounds[1] <= cy <= bounds[3]):
+                continue
+            line = self.own_text(w)
+            if line and line not in out:
+                out.append(line)
+            if len(out) >= limit:
                 break
         return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ class PermissionLexicon:
     groups: tuple[tuple[str, PhraseSet], ...]
     system_prefixes: tuple[str, ...]
     not_system: frozenset[str]
+    deny_only_followup: PhraseSet = field(default_factory=lambda: PhraseSet.of([]))
 
     def is_system_package(self, package: str) -> bool:
         if package in self.packages:
@@ -117,6 +118,9 @@ class AdLexicon:
     splash_excluded: PhraseSet
     splash_cues: PhraseSet
     splash_ids: IdGlobs
+    promotion_cues: PhraseSet = field(default_factory=lambda: PhraseSet.of([]))
+    ad_badges: PhraseSet = field(default_factory=lambda: PhraseSet.of([]))
+    splash_not_with: PhraseSet = field(default_factory=lambda: PhraseSet.of([]))
 
 
 @functools.cache
@@ -138,6 +142,7 @@ def permission_lexicon() -> PermissionLexicon:
         groups=tuple((g, PhraseSet.of([str(p) for p in phrases])) for g, phrases in groups_data.items()),
         system_prefixes=tuple(data.get("system_package_prefixes", [])),
         not_system=frozenset(data.get("not_system_packages", [])),
+        deny_only_followup=PhraseSet.of(data.get("deny_only_followup", [])),
     )
 
 
@@ -189,4 +194,7 @@ def ad_lexicon() -> AdLexicon:
         splash_excluded=PhraseSet.of(data["splash_excluded_cues"]),
         splash_cues=PhraseSet.of(data["splash_cues"]),
         splash_ids=IdGlobs.of(data["splash_ids"]),
+        promotion_cues=PhraseSet.of(data.get("promotion_cues", [])),
+        ad_badges=PhraseSet.of(data.get("pixel_ads", {}).get("badges", [])),
+        splash_not_with=PhraseSet.of(data.get("splash_not_with", [])),
     )

@@ -50,6 +50,7 @@ class PhraseSet:
     phrases: tuple[str, ...]
     exact: frozenset[str]
     pattern: re.Pattern | None
+    exact_pattern: re.Pattern | None = None  # the "=x" entries, matched against the whole form (fullmatch)
 
     @classmethod
     def of(cls, phrases: list[str] | tuple[str, ...]) -> PhraseSet:
@@ -65,11 +66,18 @@ class PhraseSet:
             parts.append((len(form), re.escape(form)))
         parts.sort(key=lambda p: -p[0])  # longest first: "don't allow" before "allow"
         pattern = re.compile("|".join(p for _, p in parts)) if parts else None
-        return cls(phrases=tuple(phrases), exact=frozenset(exact), pattern=pattern)
+        exact_pattern = re.compile("|".join(re.escape(e) for e in sorted(exact, key=len, reverse=True))) \
+            if exact else None
+        return cls(phrases=tuple(phrases), exact=frozenset(exact), pattern=pattern, exact_pattern=exact_pattern)
 
     def search(self, form: str) -> re.Match | None:
         """The first non-negated, whole-word hit in `form` (a match_form string). Word boundaries are checked here,
-        not in the regex, so that the pattern stays a plain alternation of literals (fast on long screens)."""
+        not in the regex, so that the pattern stays a plain alternation of literals (fast on long screens).
+        An exact entry ("=ad") matches the whole form only: its match spans the form."""
+        if self.exact_pattern is not None:
+            whole = self.exact_pattern.fullmatch(form)
+            if whole is not None:
+                return whole
         if self.pattern is None:
             return None
         pos, end = 0, len(form)

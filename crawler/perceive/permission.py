@@ -122,11 +122,15 @@ def _detect_window(ctx: ScreenContext, window: Window, lex: PermissionLexicon) -
         if role is not None:
             by_text.setdefault(role, w)
     text_dialog = any(r in by_text for r in DENY_ROLES) and any(r in by_text for r in ALLOW_ROLES)
+    # Android 10's "designed for an older version" follow-up offers CANCEL / DENY ANYWAY only.
+    followup = in_package and "deny" in by_text and lex.deny_only_followup.matches(ctx.form(by_text["deny"]))
 
     if id_dialog:
         confidence = 1.0 if in_package else 0.9
     elif text_dialog and in_package and (title is not None or has_dialog_id):
         confidence = 0.95
+    elif followup:
+        confidence = 0.9
     elif text_dialog and title is not None and lex.is_system_package(window.package):
         confidence = 0.85
     elif text_dialog and from_pixels and (title is not None or any(r in by_text for r in SYSTEM_ONLY_ROLES)):

@@ -68,11 +68,14 @@ class Scene:
     actions: dict[str, Control] = field(default_factory=dict)
     checkboxes: list[Checkbox] = field(default_factory=list)
     text: list[str] = field(default_factory=list)  # the lines read, normalised, bounded
+    dialog_text: list[str] = field(default_factory=list)  # the lines inside dialog_bounds (what the dialog says)
     countdown: int | None = None  # seconds shown on a skip control ("跳过 3")
     source: str = "hierarchy"  # hierarchy | ocr | hierarchy+ocr
     confidence: float = 1.0
     dialog_bounds: Bounds | None = None
     pixel_error: str | None = None  # the screenshot could not be used (corrupt, truncated, not an image...): why
+    popup: str | None = None  # ad_popup only: ad, promotion, update, rating, notification, youth_mode, install, unknown
+    ad_sdk: str | None = None  # the ad SDK (crawler/lexicon/ad_sdks.yaml id) whose activity or views show it
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -20,6 +20,8 @@ def _countdown(ctx: ScreenContext, w: Widget) -> int | None:
             return int(digits)
     near = list(w.walk())[1:] + (list(w.parent.children) if w.parent is not None else [])
     for other in near:
+        if ctx.in_status_bar(other):
+            continue  # the clock or the battery level, not a countdown
         form = ctx.own_form(other).removesuffix("s").strip()
         if form.isdigit() and len(form) <= 2:
             return int(form)
@@ -74,6 +76,8 @@ def detect(ctx: ScreenContext) -> Scene | None:
         target = ctx.target_of(by_id)
         countdown = _countdown(ctx, by_text or by_id) if (by_text or by_id) else None
         confidence = 1.0
+        if countdown is None and _form_page(ctx, widgets) and not _ad_context(ctx, widgets, screen_forms, by_id):
+            return None  # a sign-up or onboarding page's own Skip, known by its id alone, is no launch ad
     return Scene(
         kind="splash_ad",
         package=target.package,
@@ -82,6 +86,23 @@ def detect(ctx: ScreenContext) -> Scene | None:
         confidence=confidence,
         dialog_bounds=None,  # a splash covers the screen
     )
+
+
+def _form_page(ctx: ScreenContext, widgets: list[Widget]) -> bool:
+    """A page asking the user for something: input fields, or sign-up / log-in words."""
+    lex = ad_lexicon()
+    return any("EditText" in w.cls for w in widgets) or any(
+        w.label and lex.splash_not_with.search(ctx.own_form(w)) for w in widgets)
+
+
+def _ad_context(ctx: ScreenContext, widgets: list[Widget], forms: list[str], skip: Widget) -> bool:
+    lex = ad_lexicon()
+    from crawler.perceive.ad_sdks import ad_sdk_registry
+
+    if ad_sdk_registry().by_view_id(skip.id_name) is not None:
+        return True
+    return any(lex.splash_cues.search(f) for f in forms) or any(
+        lex.splash_ids.matches(w.id_name) for w in widgets if w is not skip)
 
 
 def _without_skip(ctx: ScreenContext) -> Scene | None:

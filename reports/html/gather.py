@@ -92,6 +92,7 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
                    version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
                    apk_sha256=_text(app.get("apk_sha256"), 64), apk_source=_text(app.get("apk_source"), 20),
                    apk_problem=_text(app.get("apk_problem"), 300))
+    view.sdks = _recorded_sdks(app.get("sdks"))
     if apk is None:
         view.signers = _recorded_signers(app.get("signers"))
         if not view.signers:
@@ -111,6 +112,16 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
         raise ReportError(str(exc)) from None
     view.signer_note = "" if view.signers else "apk_unsigned"
     return view
+
+
+def _recorded_sdks(value: Any) -> list[str] | None:
+    """The ad SDKs the crawl found in the APK's dex, by their registry names (hostile ids: bounded, unknown kept)."""
+    if not isinstance(value, list):
+        return None
+    from crawler.perceive.ad_sdks import ad_sdk_registry
+
+    names = {s.id: s.name for s in ad_sdk_registry().sdks}
+    return [names.get(item, _text(item, 60)) for item in value[:64] if isinstance(item, str)]
 
 
 def _recorded_signers(value: Any) -> list[Signer]:

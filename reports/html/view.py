@@ -104,6 +104,7 @@ class AppView:
     apk_problem: str = ""  # why the APK's label or signers could not be read (tool text, English)
     signers: list[Signer] = field(default_factory=list)
     signer_note: str = ""  # why the signers are unknown
+    sdks: list[str] | None = None  # names of the ad SDKs its dex embeds; None: not recorded
 
 
 @dataclass

@@ -25,6 +25,19 @@ def test_app_opens_another_app_by_itself_after_launch():
     assert f.metrics["trigger"] == "at cold launch" and launch in f.steps
 
 
+def test_a_launch_seconds_after_a_tap_with_the_app_settled_in_between_is_a_timer_not_the_tap():
+    b = TraceBuilder()
+    b.launch()
+    b.screen(["首页"])
+    b.tap("清理")
+    b.screen(["正在清理"], dt=0.5)
+    b.screen(["清理完成"], state="done", dt=1.0)
+    b.event("activity_start", package=OTHER, component=f"{OTHER}/.Main", caller_uid=b.uid, dt=2.5)
+    b.away(OTHER, activity=".Main")
+    [f] = by_kind(b.build(), "associated_launch")
+    assert f.metrics["trigger"].startswith("by itself, 4 s after the last action (tap")
+
+
 def test_other_app_after_our_tap_on_the_ads_cta_is_the_users_doing():
     b = TraceBuilder()
     b.launch()

@@ -106,6 +106,19 @@ def test_nag_offering_only_settings_or_exit_is_a_refusal_loop():
     assert "请开启存储权限" in f.metrics["dialog_text"]
 
 
+def test_refusal_loop_quotes_the_dialog_not_the_page_under_it():
+    b = started()
+    b.dialog("storage")
+    b.deny("storage")
+    page = ("我的文件", "最近打开", "相册", "下载", "文档", "音乐", "视频", "其他")
+    for _ in range(2):
+        b.nag("storage", roles=("settings", "exit"), text=(*page, "请开启存储权限", "去设置"),
+              dialog_text=("请开启存储权限", "去设置", "退出"))
+        b.back(scene="rationale_dialog")
+    f = only(b.build(), "refusal_loop")
+    assert f.metrics["dialog_text"] == ["请开启存储权限", "去设置", "退出"]
+
+
 def test_nag_with_not_now_is_not_a_loop():
     b = started()
     b.dialog("storage")

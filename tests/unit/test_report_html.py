@@ -258,6 +258,18 @@ def test_report_shows_the_signers_the_crawl_recorded_without_the_apk(tmp_path):
     no_injection(doc)
 
 
+def test_report_lists_the_ad_sdks_the_crawl_found_in_the_apk(tmp_path):
+    run = make_run(tmp_path / "runs", run_id="sdks", sdks=["pangle", "gdt", "<script>x</script>"])
+    doc = page(render_run_report(run, lang="en"))
+    row = doc.get_element_by_id("ad-sdks").text_content()
+    assert "Pangle / 穿山甲" in row and "优量汇" in row and "<script>x</script>" in row  # unknown ids shown as text
+    no_injection(doc)
+    none = page(render_run_report(make_run(tmp_path / "runs2", run_id="none", sdks=[]), lang="en"))
+    assert "no known ad SDK" in none.get_element_by_id("ad-sdks").text_content()
+    unread = page(render_run_report(make_run(tmp_path / "runs3", run_id="unread"), lang="en"))
+    assert "not recorded" in unread.get_element_by_id("ad-sdks").text_content()
+
+
 def test_both_languages_have_every_ui_string():
     data = yaml.safe_load((REPO / "reports" / "strings.yaml").read_text(encoding="utf-8"))
     zh, en = data["zh-CN"], data["en"]

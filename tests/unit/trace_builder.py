@@ -79,12 +79,13 @@ class TraceBuilder:
         return self.observe(scene, package=CONTROLLER, activity=".GrantPermissionsActivity", dt=dt)
 
     def nag(self, group: str | None, roles: tuple[str, ...] = ("not_now", "settings"),
-            text: tuple[str, ...] = ("需要开启权限才能继续使用",), dt: float = 0.5) -> int:
+            text: tuple[str, ...] = ("需要开启权限才能继续使用",), dt: float = 0.5,
+            dialog_text: tuple[str, ...] = ()) -> int:
         labels = {"not_now": "暂不开启", "settings": "去设置", "grant": "去开启", "exit": "退出", "ok": "确定",
                   "close": "关闭"}
         actions = {r: _control(labels.get(r, r), y=1000 + 100 * i) for i, r in enumerate(roles)}
         return self.observe(Scene("rationale_dialog", package=self.package, permission=group, actions=actions,
-                                  text=list(text)), dt=dt)
+                                  text=list(text), dialog_text=list(dialog_text)), dt=dt)
 
     def consent(self, roles: tuple[str, ...] = ("accept", "refuse"), checked: bool | None = None,
                 box_text: str = "我已阅读并同意《隐私政策》", text: tuple[str, ...] = ("温馨提示", "请阅读《隐私政策》"),
