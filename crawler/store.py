@@ -55,6 +55,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import stat
 import tempfile
@@ -286,20 +287,33 @@ class RunStore:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         path = root / run_id
+        if path.exists():
+            raise RunExists(f"{path}: a run (or other directory) already exists there")
+        # Built in a hidden folder and renamed into place whole, so a process killed at any moment leaves either no
+        # run or one that opens (never a folder with an empty trace.sqlite); list_runs() skips the hidden folder.
+        building = root / f".{run_id}.{secrets.token_hex(4)}.creating"
+        building.mkdir()
         try:
-            path.mkdir()
-        except FileExistsError:
-            raise RunExists(f"{path}: a run (or other directory) already exists there") from None
-        (path / BLOBS).mkdir()
-        conn = _connect_rw(path / DB_NAME)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("schema_version", str(SCHEMA_VERSION)), ("tool", canonical(TOOL)), ("created", repr(time.time())),
-            ("head", f"0:{GENESIS}"), ("findings", PENDING)])
-        conn.execute("COMMIT")
-        return cls(path, conn, writable=True)
+            (building / BLOBS).mkdir()
+            conn = _connect_rw(building / DB_NAME)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+                conn.execute("BEGIN")
+                conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("schema_version", str(SCHEMA_VERSION)), ("tool", canonical(TOOL)),
+                    ("created", repr(time.time())), ("head", f"0:{GENESIS}"), ("findings", PENDING)])
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            try:
+                os.rename(building, path)  # fails on a non-empty folder that appeared meanwhile
+            except OSError:
+                raise RunExists(f"{path}: a run (or other directory) already exists there") from None
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        return cls(path, _connect_rw(path / DB_NAME), writable=True)
 
     @classmethod
     def open(cls, path: Path) -> RunStore:
@@ -762,7 +776,7 @@ def list_runs(root: Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / DB_NAME).is_file())
+    return sorted(p for p in root.iterdir() if p.is_dir() and RUN_ID.match(p.name) and (p / DB_NAME).is_file())
 
 
 def open_blob(path: Path) -> BinaryIO | str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -265,3 +266,38 @@ def test_a_writer_killed_mid_run_leaves_a_run_that_opens_verifies_and_continues(
         store.append("run_end", float(count + 1), {"reason": "interrupted"})  # a later session may close it
     with RunStore.open(run) as store:
         assert store.verify().ok and store.trace().steps[-1].seq == count + 1
+
+
+CREATOR = """
+import sys
+sys.path.insert(0, {repo!r})
+import os
+from pathlib import Path
+from crawler.store import RunStore
+print("ready", flush=True)
+i = 0
+while True:
+    RunStore.create(Path({root!r}), f"run-{{os.getpid()}}-{{i:06d}}").close()
+    i += 1
+"""
+
+
+def test_a_process_killed_while_creating_runs_leaves_only_runs_that_open(tmp_path):
+    script = textwrap.dedent(CREATOR.format(repo=str(REPO), root=str(tmp_path)))
+    for _ in range(3):  # killed wherever it is: most of a creation's time is spent building the new run
+        creator = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        try:
+            assert creator.stdout.readline().strip() == "ready"
+            while len(list(tmp_path.glob("run-*"))) < 5:
+                os.sched_yield()
+            os.kill(creator.pid, signal.SIGKILL)
+        finally:
+            creator.wait()
+            creator.stdout.close()
+        runs = sorted(tmp_path.glob("run-*"))
+        assert list_runs(tmp_path) == runs  # a half-built run is hidden, never listed
+        for run in runs:
+            with RunStore.open(run) as store:
+                assert store.verify().ok
+        for leftover in tmp_path.glob(".run-*"):  # cleared so the next round starts from complete runs only
+            shutil.rmtree(leftover)
