@@ -52,7 +52,7 @@ class Thumb:
 class _EdgeGroup:
     u: str
     v: str
-    labels: dict[str, list[int]] = field(default_factory=dict)  # label -> action seqs, in order of first use
+    labels: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (ours, app text) -> action seqs
     outcomes: set[str] = field(default_factory=set)
 
 
@@ -72,8 +72,10 @@ def _num(x: float) -> str:
     return format(x, ".1f")
 
 
-def default_edge_label(data: dict[str, Any]) -> str:
-    return " ".join(str(x) for x in (data.get("type"), data.get("role") or data.get("text")) if x)
+def default_edge_label(data: dict[str, Any]) -> tuple[str, str]:
+    """(our words: the action and its role, the app's words: the tapped control's text when there is no role)."""
+    role = data.get("role")
+    return " ".join(str(x) for x in (data.get("type"), role) if x), "" if role else str(data.get("text") or "")
 
 
 def default_node_caption(state: str, data: dict[str, Any]) -> list[str]:
@@ -145,11 +147,14 @@ class GraphPicture:
                 pos[state] = (MARGIN + col * COL_W, top + row * ROW_H)
         return pos
 
-    def _group_edges(self, edge_label: Callable[[dict[str, Any]], str]) -> list[_EdgeGroup]:
+    def _group_edges(self, edge_label: Callable[[dict[str, Any]], str | tuple[str, str]]) -> list[_EdgeGroup]:
         groups: dict[tuple[str, str], _EdgeGroup] = {}
         for u, v, key, data in sorted(self.graph.edges(keys=True, data=True), key=lambda e: e[3].get("seq", 0)):
             group = groups.setdefault((u, v), _EdgeGroup(u, v))
-            label = _short(edge_label(data), LABEL_CHARS) or "?"
+            said = edge_label(data)
+            ours, app = (said, "") if isinstance(said, str) else said  # (our words, the app's: a button's text)
+            ours = _short(ours, LABEL_CHARS)
+            label = (ours or ("" if app else "?"), _short(app, max(8, LABEL_CHARS - len(ours) - 1)) if app else "")
             group.labels.setdefault(label, []).append(int(data.get("seq", key)))
             group.outcomes.add(str(data.get("outcome", "")))
         return list(groups.values())
@@ -194,7 +199,8 @@ class GraphPicture:
     def _edge(self, group: _EdgeGroup, highlight: Highlight, sid: str) -> str:
         lit = self._lit(group, highlight)
         lines = sorted(group.labels.items(), key=lambda item: not any(s in highlight.seqs for s in item[1]))
-        shown = [f"{label} ×{len(seqs)}" if len(seqs) > 1 else label for label, seqs in lines[:LABEL_LINES]]
+        shown = [esc(ours) + (f'{" " if ours else ""}<tspan class="app-text">{esc(app)}</tspan>' if app else "")
+                 + (f" ×{len(seqs)}" if len(seqs) > 1 else "") for (ours, app), seqs in lines[:LABEL_LINES]]
         if len(lines) > LABEL_LINES:
             shown.append(f"+{len(lines) - LABEL_LINES}")
         classes = "edge" + (" hl" if lit else "") + ("" if group.outcomes <= {"same_state", "new_state"} else " exit")
@@ -216,7 +222,7 @@ class GraphPicture:
             path = f"M{_num(x0)},{_num(y0)} Q{_num(qx)},{_num(qy)} {_num(x1)},{_num(y1)}"
             lx, ly = 0.25 * x0 + 0.5 * qx + 0.25 * x1, 0.25 * y0 + 0.5 * qy + 0.25 * y1 - 12 * (len(shown) - 1) / 2
             anchor = "middle"
-        text = "".join(f'<tspan x="{_num(lx)}" dy="{0 if i == 0 else 12}">{esc(line)}</tspan>'
+        text = "".join(f'<tspan x="{_num(lx)}" dy="{0 if i == 0 else 12}">{line}</tspan>'  # escaped above
                        for i, line in enumerate(shown))
         seqs = ", ".join(f"#{s}" for _, seq_list in lines for s in seq_list[:20])
         return (f'<g class="{classes}"><title>{esc(seqs, 400)}</title>'
@@ -234,8 +240,9 @@ class GraphPicture:
             picture = f'<rect class="blank" x="{_num(x)}" y="{_num(y)}" width="{NODE_W}" height="{_num(h)}"/>'
         frame = (f'<rect class="frame" x="{_num(x - 2)}" y="{_num(y - 2)}" width="{NODE_W + 4}" '
                  f'height="{_num(h + 4)}" rx="3"/>')
-        caption = "".join(f'<text class="caption" x="{_num(x + NODE_W / 2)}" y="{_num(y + h + 14 + 12 * i)}" '
-                          f'text-anchor="middle">{esc(line)}</text>' for i, line in enumerate(self.captions[state]))
+        caption = "".join(f'<text class="caption{" app-text" if i else ""}" x="{_num(x + NODE_W / 2)}" '
+                          f'y="{_num(y + h + 14 + 12 * i)}" text-anchor="middle">{esc(line)}</text>'
+                          for i, line in enumerate(self.captions[state]))  # line 1 is ours, the rest the app's
         return (f'<g class="node{" hl" if lit else ""}"><title>{esc(tip, 400)}</title>{picture}{frame}'
                 f"{caption}</g>")
 

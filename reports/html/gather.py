@@ -388,11 +388,13 @@ def _picture(graph, highlights: list[Highlight], images: ImageCache, strings: St
         if shot.uri:
             thumbs[state] = Thumb(shot.uri, shot.width, shot.height)
 
-    def edge_label(data: dict[str, Any]) -> str:
+    def edge_label(data: dict[str, Any]) -> tuple[str, str]:
+        """(the action and its role in the page's language, the tapped control's own text when it has no role)."""
         what = strings.get("action", data.get("type", ""))
         role = data.get("role")
-        detail = strings.get("role", role) if role else data.get("text", "")
-        return f"{what} {detail}".strip()
+        if role:
+            return f"{what} {strings.get('role', role)}".strip(), ""
+        return what, str(data.get("text") or "")
 
     def node_caption(state: str, data: dict[str, Any]) -> list[str]:
         return [strings.get("scene", data.get("scene", "")), str(data.get("activity", "")).rsplit(".", 1)[-1]]

@@ -2,8 +2,8 @@
 every way, rendered in zh-CN and in en; the visible text outside the app's own words has no word of the other
 language. App text (`.app-text`, `.app-label`), identifiers in monospace (packages, hashes, serials, run ids), what
 the device said (`.device-text`), quoted text marked with its language (`lang="..."`: the legal basis, quoted in
-Chinese, an error message as recorded) and the state graph (its words come from the same tables;
-its captions mix in activity names) are left out.
+Chinese, an error message as recorded) and tooltips (which name states and steps) are left out. The state graph is
+checked too: its captions' first line and its edge labels are ours, activity names and button texts app text.
 """
 
 from __future__ import annotations
@@ -126,8 +126,7 @@ def busy_run(root: Path, reason: str) -> Path:
 def foreign_words(html: str, lang: str) -> list[str]:
     doc = lxml.html.document_fromstring(html)
     body = doc.body
-    for el in body.xpath(".//script | .//style | .//svg[contains(@class, 'graph')] | .//svg[contains(@class, "
-                         "'graph-defs')]"):
+    for el in body.xpath(".//script | .//style | .//svg[contains(@class, 'graph-defs')] | .//svg//title"):
         el.drop_tree()
     for el in body.xpath(".//*[@lang]"):  # quoted, and marked with its language (legal text, error messages)
         el.drop_tree()
