@@ -59,61 +59,27 @@ def _workspace() -> Path:
     return folder
 
 
-def _record(root: Path, run_id: str) -> Path:
-    from crawler.analyze import analyze_run
-    from crawler.store import RunStore
-    from tests.unit.trace_builder import TraceBuilder
-
-    b = TraceBuilder()
-    b.launch()
-    b.screen(["首页"])
-    b.dialog("camera")
-    b.deny("camera")
-    b.screen(dt=1.0)
-    b.gone(dt=2.0)
-    for page in range(4):
-        b.launch()
-        b.screen([f"第 {page} 页"])
-        b.tap("更多")
-    b.dialog("location")
-    b.deny("location")
-    b.crash(dt=0.8)
-    with RunStore.create(root, run_id) as store:
-        for step in b.build().steps:
-            data = dict(step.data)
-            if step.kind == "observation":
-                data["xml"] = store.put_blob(f"<hierarchy><node text='{step.seq}'/></hierarchy>".encode())
-                data["png"] = store.put_blob(b"\x89PNG\r\n\x1a\n" + bytes([step.seq % 5]) * 300)
-            store.append(step.kind, step.t, data)
-    analyze_run(root / run_id)
-    return root / run_id
-
-
 @functools.cache
 def base_run() -> dict[str, bytes]:
     """The run's files, {path in the case folder: bytes}."""
-    run = _record(_workspace() / "runs", "base")
+    from tests.unit.evidence_runs import refusal_run
+
+    run = refusal_run(_workspace() / "runs", "base")
     return {f"{RUN}/{p.relative_to(run)}": p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
 
 
 @functools.cache
 def base_bundle() -> tuple[bytes, bytes, bytes]:
     """(the signed bundle of a tiny run, the public key, the private key)."""
-    from crawler.store import RunStore
     from reports import signing
     from reports.bundle import export_bundle
+    from tests.unit.evidence_runs import tiny_run
 
     root = _workspace() / "bundle"
     root.mkdir()
-    with RunStore.create(root, "tiny") as store:
-        png = store.put_blob(b"\x89PNG\r\n\x1a\n-screenshot-")
-        xml = store.put_blob(b"<hierarchy><node text='ok'/></hierarchy>")
-        store.append("run_start", 1.0, {"app": {"package": "com.example.tiny"}})
-        store.append("observation", 2.0, {"state": "s1", "png": png, "xml": xml, "scene": {"kind": "app"}})
-        store.append("run_end", 3.0, {"reason": "done"})
-        store.write_findings([{"id": "k-2", "kind": "k", "steps": [2], "screenshots": [png]}])
+    run = tiny_run(root)
     key = signing.generate_keypair(root / "lab.key")
-    export_bundle(root / "tiny", root / "b.zip", sign_key=key.private_path)
+    export_bundle(run, root / "b.zip", sign_key=key.private_path)
     return (root / "b.zip").read_bytes(), key.public_path.read_bytes(), key.private_path.read_bytes()
 
 

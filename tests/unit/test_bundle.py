@@ -12,42 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.analyze import analyze_run
 from crawler.store import RunStore
 from reports import signing
 from reports.bundle import ExportError, export_bundle
 from reports.bundle_verify import BundleError, Limits, verify_bundle
 from reports.signing import KeyFileError
-from tests.unit.trace_builder import TraceBuilder
-
-
-def record(root: Path, run_id: str = "run-1", analyze: bool = True) -> Path:
-    """A run as the session records it: a refusal the app quits on, some browsing, a second refusal and a crash,
-    every observation with its hierarchy and screenshot blobs; findings derived by today's detectors."""
-    b = TraceBuilder()
-    b.launch()
-    b.screen(["首页"])
-    b.dialog("camera")
-    b.deny("camera")
-    b.screen(dt=1.0)
-    b.gone(dt=2.0)
-    for page in range(4):
-        b.launch()
-        b.screen([f"第 {page} 页"])
-        b.tap("更多")
-    b.dialog("location")
-    b.deny("location")
-    b.crash(dt=0.8)
-    with RunStore.create(root, run_id) as store:
-        for step in b.build().steps:
-            data = dict(step.data)
-            if step.kind == "observation":
-                data["xml"] = store.put_blob(f"<hierarchy><node text='{step.seq}'/></hierarchy>".encode())
-                data["png"] = store.put_blob(b"\x89PNG\r\n\x1a\n" + bytes([step.seq % 5]) * 300)
-            store.append(step.kind, step.t, data)
-    if analyze:
-        analyze_run(root / run_id)
-    return root / run_id
+from tests.unit.evidence_runs import refusal_run as record
 
 
 @pytest.fixture(scope="module")

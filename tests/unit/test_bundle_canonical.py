@@ -12,25 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import RunStore
 from reports import signing
 from reports.bundle import export_bundle
 from reports.bundle_verify import BundleError, verify_bundle
 from reports.bundle_zip import LOCAL
 from tests.cli_runner import naysayer
+from tests.unit.evidence_runs import tiny_run
 
 CONTENT_STEP = 11  # inside members' contents, every 11th byte is flipped here
-
-
-def tiny_run(root: Path) -> Path:
-    with RunStore.create(root, "tiny") as store:
-        png = store.put_blob(b"\x89PNG\r\n\x1a\n-screenshot-")
-        xml = store.put_blob(b"<hierarchy><node text='ok'/></hierarchy>")
-        store.append("run_start", 1.0, {"app": {"package": "com.example.tiny"}})
-        store.append("observation", 2.0, {"state": "s1", "png": png, "xml": xml, "scene": {"kind": "app"}})
-        store.append("run_end", 3.0, {"reason": "done"})
-        store.write_findings([{"id": "k-2", "kind": "k", "steps": [2], "screenshots": [png]}])
-        return store.path
 
 
 @pytest.fixture(scope="module")

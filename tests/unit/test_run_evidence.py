@@ -21,7 +21,7 @@ from crawler.store import RunStore
 from reports.bundle import ExportError, export_bundle
 from reports.html import render_index, render_run_report
 from tests.cli_runner import naysayer
-from tests.unit.test_bundle import record
+from tests.unit.evidence_runs import refusal_run as record
 
 REPO = Path(__file__).resolve().parents[2]
 
