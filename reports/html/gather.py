@@ -92,6 +92,9 @@ def _app(start: dict[str, Any], apk: Path | None) -> AppView:
                    version_name=_text(app.get("version_name"), 60), version_code=_text(app.get("version_code"), 30),
                    apk_sha256=_text(app.get("apk_sha256"), 64), apk_source=_text(app.get("apk_source"), 20),
                    apk_problem=_text(app.get("apk_problem"), 300))
+    raw_version = app.get("version_name")
+    view.version_truncated = app.get("version_name_truncated") is True or (
+        isinstance(raw_version, str) and len(" ".join(raw_version.split())) > 60)
     view.sdks = _recorded_sdks(app.get("sdks"))
     if apk is None:
         view.signers = _recorded_signers(app.get("signers"))

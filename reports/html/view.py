@@ -98,6 +98,7 @@ class AppView:
     package: str = ""
     label: str = ""  # "" when the run did not record one
     version_name: str = ""
+    version_truncated: bool = False  # the app's version name was longer than the report (or the run) keeps
     version_code: str = ""
     apk_sha256: str = ""
     apk_source: str = ""  # "given" (--apk) | "installed" (pulled from the device) | "" (not recorded)

@@ -36,13 +36,14 @@ def screenshot(seq: int, dialog: bool) -> bytes:
 
 def make_run(root: Path, *, label: str = "Example", dialog_text: str = "要允许使用位置吗？", refusal: bool = True,
              run_id: str = "run-hostile", apk_sha256: str = "", bad_png: bool = False,
-             signers: list[dict] | None = None, sdks: list | None = None) -> Path:
+             signers: list[dict] | None = None, sdks: list | None = None, app: dict | None = None) -> Path:
     b = TraceBuilder(package=PACKAGE)
     b.steps[0].data["app"]["label"] = label
     b.steps[0].data["app"]["apk_sha256"] = apk_sha256
     b.steps[0].data["app"]["signers"] = signers or []
     if sdks is not None:
         b.steps[0].data["app"]["sdks"] = sdks
+    b.steps[0].data["app"].update(app or {})
     b.launch()
     b.screen(["首页", dialog_text])
     if refusal:

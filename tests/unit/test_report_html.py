@@ -270,6 +270,16 @@ def test_report_lists_the_ad_sdks_the_crawl_found_in_the_apk(tmp_path):
     assert "not recorded" in unread.get_element_by_id("ad-sdks").text_content()
 
 
+def test_report_says_when_the_apps_version_name_was_cut(tmp_path):
+    cut = make_run(tmp_path / "a", run_id="cut", app={"version_name": "9" * 100, "version_name_truncated": True})
+    text = page(render_run_report(cut, lang="en")).text_content()
+    assert "9" * 60 in text and "9" * 61 not in text and "(too long, cut)" in text
+    assert "过长，已截断" in page(render_run_report(cut, lang="zh-CN")).text_content()
+    plain = make_run(tmp_path / "b", run_id="plain", app={"version_name": "5.2.1"})
+    text = page(render_run_report(plain, lang="en")).text_content()
+    assert "5.2.1" in text and "too long" not in text
+
+
 def test_both_languages_have_every_ui_string():
     data = yaml.safe_load((REPO / "reports" / "strings.yaml").read_text(encoding="utf-8"))
     zh, en = data["zh-CN"], data["en"]
