@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from crawler.console import stderr_console, stdout_console
+from crawler.errors import UsageError
 from crawler.lab import JobResult, LabError, LabOptions, found_kinds, run_lab
 from crawler.scoring import AppScore, score
 
@@ -79,18 +80,40 @@ def _kind_table(result: dict) -> Table:
     return table
 
 
-def crawl_zoo(root: Path, devices: int, budget: float, on_done=None) -> tuple[list, list[JobResult]]:
+def pick_apps(apps: list, names: list[str] | None) -> list:
+    """The zoo apps named by file stem (`weather_quit`) or package; all of them when no name is given."""
+    if not names:
+        return apps
+    by_name = {}
+    for app in apps:
+        by_name[app.manifest.package] = app
+        by_name[Path(app.path).stem] = app
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(sorted(Path(a.path).stem for a in apps))
+        raise UsageError(f"demo --app: no zoo app named {unknown[0]!r} (known: {known})")
+    picked = {id(by_name[n]): by_name[n] for n in names}
+    return sorted(picked.values(), key=lambda a: a.manifest.package)
+
+
+def crawl_zoo(root: Path, devices: int, budget: float, on_done=None,
+              names: list[str] | None = None) -> tuple[list, list[JobResult]]:
     from emulator.sim.adb_server import IsolatedAdbServer
     from emulator.zoo import load_zoo
 
-    apps = load_zoo()
-    with IsolatedAdbServer() as adb, SimFarm(devices, adb.port) as serials:
+    every = load_zoo()
+    apps = pick_apps(every, names)
+    files = None if apps is every else [str(a.path) for a in apps]
+    with IsolatedAdbServer() as adb, SimFarm(devices, adb.port, apps=files) as serials:
         results = run_lab([a.manifest.package for a in apps], serials, root, adb_port=adb.port,
                           options=LabOptions(budget=budget), on_done=on_done)
     return apps, results
 
 
-def run_demo(devices: int, out: Path, as_json: bool, budget: float) -> int:
+def run_demo(devices: int, out: Path, as_json: bool, budget: float, names: list[str] | None = None) -> int:
+    from emulator.zoo import load_zoo
+
+    pick_apps(load_zoo(), names)  # an unknown name is an error before anything is started or written
     console = stderr_console()
     root = out / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     root.mkdir(parents=True, exist_ok=True)
@@ -101,7 +124,7 @@ def run_demo(devices: int, out: Path, as_json: bool, budget: float) -> int:
         status = result.end or f"error: {result.error}"
         console.print(f"  {result.package:<36} {result.serial:<16} {status}", markup=False)
 
-    apps, results = crawl_zoo(root, devices, budget, on_done=done)
+    apps, results = crawl_zoo(root, devices, budget, on_done=done, names=names)
     scores = [AppScore(app.manifest.package, sorted({e.kind for e in app.expected}), found_kinds(r))
               for app, r in zip(apps, results)]
     result = score(scores)

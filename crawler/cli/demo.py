@@ -1,4 +1,4 @@
-"""`naysayer demo`: the whole zoo on simulated devices, findings scored against its ground truth (crawler.demo)."""
+"""`naysayer demo`: the whole zoo (or the apps named by --app) on simulated devices, findings scored against its ground truth (crawler.demo)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ DEMO_BUDGET = 240.0  # device seconds per app: the zoo's apps show what they do 
 def cmd_demo(args) -> int:
     from crawler.demo import run_demo
 
-    return run_demo(devices=args.devices, out=Path(args.out), as_json=args.json, budget=args.budget)
+    return run_demo(devices=args.devices, out=Path(args.out), as_json=args.json, budget=args.budget,
+                    names=args.app)
 
 
 def add_commands(sub) -> None:
@@ -22,6 +23,8 @@ def add_commands(sub) -> None:
                    help=f"simulated devices in parallel (default {DEMO_DEVICES})")
     p.add_argument("--budget", type=duration, default=DEMO_BUDGET,
                    help=f"device time per app (default {DEMO_BUDGET:g}s)")
+    p.add_argument("--app", action="append", metavar="NAME",
+                   help="crawl only this zoo app (file stem such as weather_quit, or package); repeat for more")
     p.add_argument("--out", default="runs", help="parent folder for runs/demo-<time>/ (default runs/)")
     p.add_argument("--json", action="store_true", help='print {"apps": [...], "precision", "recall"}')
     p.set_defaults(fn=cmd_demo)

@@ -61,12 +61,22 @@ def test_each_finding_carries_its_evidence(zoo_results):
 
 
 def test_demo_command_prints_the_score_as_json(tmp_path):
-    """`naysayer demo --json` on a small fleet: the documented shape, and a clean exit."""
+    """`naysayer demo --json` on a small fleet and two apps (the whole zoo is crawled above): the documented shape,
+    the apps asked for and no other, and a clean exit."""
     out = subprocess.run([sys.executable, "-m", "crawler.cli", "demo", "--devices", "2", "--json", "--out", str(tmp_path),
-                          "--budget", "60s"], capture_output=True, text=True, cwd=REPO, timeout=600,
-                         check=False)
+                          "--budget", "60s", "--app", "weather_quit", "--app", "com.example.suishou.notes"],
+                         capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     data = json.loads(out.stdout)
     assert {"apps", "precision", "recall"} <= set(data)
     assert all({"package", "expected", "found", "ok"} <= set(app) for app in data["apps"])
-    assert list(tmp_path.glob("demo-*/*/trace.sqlite"))
+    assert len(data["apps"]) == 2 and all(app["ok"] for app in data["apps"])
+    assert len(list(tmp_path.glob("demo-*/*/trace.sqlite"))) == 2
+
+
+def test_demo_of_an_app_the_zoo_lacks_is_one_line_and_starts_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "crawler.cli", "demo", "--out", str(tmp_path), "--app", "no_such_app"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "no zoo app named 'no_such_app'" in out.stderr
+    assert not list(tmp_path.iterdir())
