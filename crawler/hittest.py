@@ -3,7 +3,8 @@
 Windows are listed bottom to top and the topmost window containing the point receives it (a dialog's empty area
 swallows the tap; it does not reach the page below). Inside a window, children are tried last-drawn first, and the
 deepest enabled clickable node under the point takes it. So a widget covered by a higher window, or by an overlay drawn
-after it, is not what a tap at its centre hits.
+after it, is not what a tap at its centre hits. A toast is the exception: Android shows it FLAG_NOT_TOUCHABLE, so
+touches pass through it to the window below.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from crawler.screen import Hierarchy, Widget, Window
 
 MAX_VISITS = 20_000
+# Toast.makeText inflates AOSP's transient_notification layout: its text is a TextView with this id
+TOAST_TEXT_ID = "android:id/message"
+TOAST_MIN_TOP = 0.6  # a toast sits in the lower part of the screen; a ProgressDialog (same message id) is centred
 
 
 def _inside(b: tuple[int, int, int, int], x: int, y: int) -> bool:
@@ -31,9 +35,21 @@ def _hit(node: Widget, x: int, y: int, budget: list[int]) -> Widget | None:
     return None
 
 
+def is_toast(window: Window, screen_bottom: int) -> bool:
+    """A window that takes no touches: a toast's message in the lower part of the screen and nothing interactive."""
+    nodes = list(window.widgets())
+    if len(nodes) > 8 or window.bounds[1] < TOAST_MIN_TOP * screen_bottom:
+        return False
+    if any(n.clickable or n.long_clickable or n.focusable or n.scrollable or n.checkable for n in nodes):
+        return False
+    return any(n.resource_id == TOAST_TEXT_ID for n in nodes)
+
+
 def window_at(hierarchy: Hierarchy, x: int, y: int) -> Window | None:
-    """The topmost window whose bounds hold the point."""
-    return next((w for w in reversed(hierarchy.windows) if _inside(w.bounds, x, y)), None)
+    """The topmost window whose bounds hold the point and that takes touches (not a toast)."""
+    bottom = max([hierarchy.screen[3], *(w.bounds[3] for w in hierarchy.windows)])
+    return next((w for w in reversed(hierarchy.windows) if _inside(w.bounds, x, y) and not is_toast(w, bottom)),
+                None)
 
 
 def node_at(hierarchy: Hierarchy, x: int, y: int) -> tuple[Window | None, Widget | None]:

@@ -733,7 +733,7 @@ def toast_window(package: str, text: str) -> Window:
     x1 = (WIDTH - w) // 2
     lines = min(2, wrap_lines(text, 28, w - 48))  # a toast wraps to two lines, as Android's does
     node = ViewNode(cls="android.widget.TextView", bounds=(x1, HEIGHT - 220 - 42 * lines, x1 + w, HEIGHT - 180),
-                    text=clip_lines(text, 28, w - 48, 2),
+                    text=clip_lines(text, 28, w - 48, 2), resource_id="android:id/message",  # as Toast.makeText's
                     style=Style(background="#3c4043", color="#ffffff", radius=40, size=28, align="center"))
     root = ViewNode(cls="android.widget.FrameLayout", bounds=node.bounds, children=[node])
     return Window(package, "", root, title="Toast")

@@ -165,6 +165,21 @@ def test_a_tap_reaches_the_topmost_window_and_overlays_not_what_lies_below():
     assert "Order now" in offered and covered.inner_label() not in offered and visible.inner_label() in offered
 
 
+def test_a_toast_takes_no_touches_but_a_progress_dialog_with_the_same_id_does():
+    from crawler.hittest import node_at, reaches
+
+    def message(bounds):
+        return node(bounds, pkg=PKG, children=[
+            node(bounds, "android.widget.TextView", text="已复制", rid="android:id/message")])
+
+    h = dump(page(), message((200, 1260, 520, 1340)))  # a toast over the last row's centre
+    covered = next(w for w in h.widgets if w.clickable and w.bounds[1] == 1200)
+    assert reaches(h, covered) and node_at(h, 360, 1300) == (h.windows[0], covered)
+    h = dump(page(), message((100, 700, 620, 900)))  # a ProgressDialog in the middle swallows the tap
+    centre = next(w for w in h.widgets if w.clickable and w.bounds[1] == 600)
+    assert not reaches(h, centre) and node_at(h, 360, 700) == (h.windows[-1], None)
+
+
 PC = "com.android.permissioncontroller"
 
 
